@@ -1,0 +1,190 @@
+"""Benchmark ivr.understanding: accuracy per meaning, dangerous errors, recogniser loop.
+
+Run from the repo root:   python bench/understanding.py [-v]
+
+Sets: tests/data/utterances_en.tsv (ours: utterance, expecting, intent), the shared
+development set ../shared/utterances/dev.tsv (utterance, intent; the question is implied
+by the intent, and commands/unclear rows are tried under every kind of question), and
+the recogniser fixtures tests/data/asr_transcripts.tsv (bench/asr/make_fixtures.py).
+
+Dangerous errors: a still_stuck answer taken as released; any other non-release answer
+taken as a *certain* release; a hazard missed; an agent request missed.
+Exit status 1 when a target is missed (>= 97% overall, 100% hazard and agent, 0 dangerous).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ivr.understanding import EXPECTATIONS, understand  # noqa: E402
+
+OURS = REPO / "tests" / "data" / "utterances_en.tsv"
+DEV = REPO.parent / "shared" / "utterances" / "dev.tsv"
+ASR = REPO / "tests" / "data" / "asr_transcripts.tsv"
+CONFIDENCE = 0.9  # pessimistic: as if the recogniser were sure of what it wrote
+
+
+def expecting_for(intent: str) -> tuple[str, ...]:
+    """The question a dev-set row answers, from its intent."""
+    if intent in ("yes", "no"):
+        return ("yes_no",)
+    if intent in ("released", "still_stuck"):
+        return ("released",)
+    if intent.startswith("connector_"):
+        return ("connector",)
+    return EXPECTATIONS
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [r for r in csv.reader(fh, delimiter="\t")
+                if r and r[0].strip() and not r[0].startswith("#")]
+
+
+def load_ours(path: Path = OURS) -> list[tuple[str, str, str]]:
+    rows = read_rows(path)
+    if rows and rows[0][:3] == ["utterance", "expecting", "intent"]:
+        rows = rows[1:]
+    return [(u, e, i) for u, e, i, *_ in rows]
+
+
+def load_dev(path: Path = DEV) -> list[tuple[str, str, str]]:
+    return [(u, e, i) for u, i, *_ in read_rows(path) for e in expecting_for(i)]
+
+
+def load_asr(path: Path = ASR) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def dangerous(truth: str, expecting: str, got) -> str | None:
+    """Why a result is dangerous, or None."""
+    if truth == "hazard" and got.intent != "hazard":
+        return "hazard missed"
+    if truth == "agent" and got.intent not in ("agent", "hazard"):
+        return "agent missed"
+    if got.intent == "released" and truth != "released":
+        if truth == "still_stuck":
+            return "stuck taken as released"
+        if got.certain and truth != "yes":
+            return "certain release from a non-release answer"
+    return None
+
+
+def evaluate(rows, confidence: float | None = CONFIDENCE):
+    per = defaultdict(Counter)
+    errors, danger = [], []
+    for utt, exp, truth in rows:
+        got = understand(utt, confidence, None, exp)
+        ok = got.intent == truth
+        per[truth]["n"] += 1
+        per[truth]["ok"] += ok
+        if not ok:
+            errors.append((utt, exp, truth, got.intent))
+        why = dangerous(truth, exp, got)
+        if why:
+            danger.append((why, utt, exp, got.intent, got.certain))
+    return per, errors, danger
+
+
+def report(name: str, rows, verbose: bool) -> bool:
+    per, errors, danger = evaluate(rows)
+    n = sum(c["n"] for c in per.values())
+    ok = sum(c["ok"] for c in per.values())
+    print(f"== {name}: {n} cases")
+    for intent in sorted(per):
+        c = per[intent]
+        print(f"  {intent:18} {c['ok']:4}/{c['n']:<4} {100 * c['ok'] / c['n']:6.1f}%")
+    acc = ok / n if n else 1.0
+    print(f"  {'OVERALL':18} {ok:4}/{n:<4} {100 * acc:6.1f}%")
+    print(f"  dangerous errors: {len(danger)}")
+    for d in danger:
+        print("    DANGER", d)
+    if verbose:
+        for e in errors:
+            print("    miss", e)
+    hz, ag = per.get("hazard", Counter(n=1, ok=1)), per.get("agent", Counter(n=1, ok=1))
+    return acc >= 0.97 and not danger and hz["ok"] == hz["n"] and ag["ok"] == ag["n"]
+
+
+def wer(ref: str, hyp: str) -> tuple[int, int]:
+    """(word edits, reference words) by Levenshtein over words."""
+    r, h = ref.lower().replace("'", "").split(), hyp.lower().replace("'", "").split()
+    prev = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        cur = [i] + [0] * len(h)
+        for j, hw in enumerate(h, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rw != hw))
+        prev = cur
+    return prev[-1], len(r)
+
+
+def report_asr(verbose: bool) -> bool:
+    if not ASR.exists():
+        print("== recogniser fixtures: none (run bench/asr/make_fixtures.py)")
+        return True
+    rows = load_asr()
+    print(f"== recogniser loop (flite -> G.711 -> PocketSphinx): {len(rows)} transcripts")
+    by_noise = defaultdict(lambda: [0, 0])
+    for r in rows:
+        e, n = wer(r["phrase"], r["transcript"])
+        by_noise[r["noise"]][0] += e
+        by_noise[r["noise"]][1] += n
+    try:
+        import jiwer  # optional, bench only
+        total = jiwer.wer([r["phrase"].lower().replace("'", "") for r in rows],
+                          [r["transcript"].lower().replace("'", "") or "<empty>" for r in rows])
+        src = "jiwer"
+    except ImportError:
+        e = sum(v[0] for v in by_noise.values())
+        n = sum(v[1] for v in by_noise.values())
+        total, src = e / n, "own Levenshtein"
+    print(f"  word error rate {100 * total:.1f}% ({src}); by noise: " + ", ".join(
+        f"{k} {100 * v[0] / v[1]:.0f}%" for k, v in sorted(by_noise.items())))
+    understood, kept, danger = Counter(), 0, []
+    for r in rows:
+        got = understand(r["transcript"], CONFIDENCE, None, r["expecting"])
+        understood[got.intent] += 1
+        kept += got.intent == r["intent"]
+        why = dangerous(r["intent"], r["expecting"], got)
+        # the recogniser often destroys hazard/agent words; only count what survived
+        if why in ("hazard missed", "agent missed"):
+            why = None
+        if got.intent == "released" and got.certain and r["intent"] != "released":
+            why = "certain release from a non-release phrase"
+        if why:
+            danger.append((why, r["phrase"], r["transcript"], r["expecting"], got))
+        elif verbose and got.intent != r["intent"]:
+            print(f"    {r['phrase']!r} -> {r['transcript']!r}: {got.intent}")
+    print(f"  meaning kept: {kept}/{len(rows)} ({100 * kept / len(rows):.0f}%)")
+    print("  understood as: " + ", ".join(f"{k} {v}" for k, v in understood.most_common()))
+    print(f"  dangerous errors: {len(danger)}")
+    for d in danger:
+        print("    DANGER", d)
+    return not danger
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Benchmark ivr.understanding")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    args = ap.parse_args(argv)
+    good = True
+    if OURS.exists():
+        good &= report("ours (tests/data/utterances_en.tsv)", load_ours(), args.verbose)
+    if DEV.exists():
+        good &= report("dev (../shared/utterances/dev.tsv)", load_dev(), args.verbose)
+    else:
+        print("== dev set: not found at ../shared/utterances/dev.tsv, skipped")
+    good &= report_asr(args.verbose)
+    print("targets met" if good else "TARGETS MISSED")
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
