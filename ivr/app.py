@@ -1,0 +1,76 @@
+"""The application factory: settings, content and database, wired once.
+
+Gunicorn starts it as ``ivr.app:create_app()`` (see the Procfile). Anything
+wrong with the settings or the flow stops start-up with a clear message.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Mapping
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config, content as content_module, db
+from .config import ConfigError, Settings
+from .content import Content, ContentError
+
+log = logging.getLogger("ivr")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the webhooks need, built once per process."""
+
+    settings: Settings
+    content: Content
+    recorder: db.Recorder
+
+
+def services() -> Services:
+    from flask import current_app
+    return current_app.extensions["ivr"]
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True) -> Flask:
+    """Build the app from `env` (default: the process environment)."""
+    _configure_logging()
+    env = os.environ if env is None else env
+    try:
+        settings = config.load(env)
+        content = content_module.load(settings.flows_dir, settings.prompts_dir,
+                                      env.get("IVR_FLOW") or content_module.DEFAULT_FLOW)
+        if not settings.agent_number and not settings.dev:
+            raise ConfigError("IVR_AGENT_NUMBER is not set: the live-agent line, in E.164 form, e.g. +14155550123")
+    except (ConfigError, ContentError) as exc:
+        if log_errors:  # gunicorn shows a traceback; put the reason on one clear line first
+            log.error("ivr cannot start: %s", exc)
+        raise
+    if settings.dev and not settings.auth_token:
+        log.warning("IVR_DEV=1 and no TWILIO_AUTH_TOKEN: webhook signatures are NOT checked. "
+                    "Never expose this server to the internet.")
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.json.sort_keys = True
+    if not settings.public_url:
+        # One trusted hop (a Heroku-style router) terminates TLS and says so.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    engine = db.connect(settings.database_url)
+    db.create_schema(engine)
+    app.extensions["ivr"] = Services(settings, content, db.Recorder(engine))
+
+    from .views import health, voice
+    app.register_blueprint(health.bp)
+    app.register_blueprint(voice.bp)
+    return app

@@ -1,0 +1,126 @@
+"""Settings read from the environment, checked once at start-up.
+
+A phone line that starts with a wrong agent number fails the one caller who
+needs a person most, so every value is validated here and a bad one stops
+start-up with the variable's name and the form it should take.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    auth_token: str | None
+    account_sid: str | None
+    agent_number: str | None
+    database_url: str
+    public_url: str | None
+    dev: bool
+    support_number: str | None
+    caller_id: str | None
+    flows_dir: Path
+    prompts_dir: Path
+    voice: str
+    dial_timeout: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def check_signatures(self) -> bool:
+        return bool(self.auth_token)
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _phone(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    compact = re.sub(r"[\s().-]", "", raw)
+    if not E164.match(compact):
+        raise ConfigError(
+            f"{name}={raw!r} is not a phone number in E.164 form: "
+            "a plus sign, the country code and the number, e.g. +14155550123"
+        )
+    return compact
+
+
+def _data_dir(env: Mapping[str, str], name: str, folder: str) -> Path:
+    """Find flows/ or prompts/: the variable, then the working directory, then the checkout."""
+    if env.get(name):
+        path = Path(env[name])
+        if not path.is_dir():
+            raise ConfigError(f"{name}={env[name]!r} is not a directory")
+        return path
+    for candidate in (Path.cwd() / folder, PACKAGE_ROOT.parent / folder):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(
+        f"no {folder}/ directory found: run from the project folder or set {name}"
+    )
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("IVR_PUBLIC_URL") or "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", raw):
+        raise ConfigError(
+            f"IVR_PUBLIC_URL={raw!r} is not a base URL: expected e.g. https://ivr.example.com"
+        )
+    return raw
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range: expected {low} to {high}")
+    return value
+
+
+def load(env: Mapping[str, str]) -> Settings:
+    """Build Settings from an environment mapping, or raise ConfigError."""
+    auth_token = (env.get("TWILIO_AUTH_TOKEN") or "").strip() or None
+    dev = _flag(env.get("IVR_DEV"))
+    if not auth_token and not dev:
+        raise ConfigError(
+            "TWILIO_AUTH_TOKEN is not set, so webhook signatures cannot be checked. "
+            "Set it to your Twilio auth token, or set IVR_DEV=1 for local development."
+        )
+    account_sid = (env.get("TWILIO_ACCOUNT_SID") or "").strip() or None
+    if account_sid and not re.match(r"^AC[0-9a-fA-F]{32}$", account_sid):
+        raise ConfigError(
+            f"TWILIO_ACCOUNT_SID={account_sid!r} is not an account SID: expected AC and 32 hex digits"
+        )
+    return Settings(
+        auth_token=auth_token,
+        account_sid=account_sid,
+        agent_number=_phone(env, "IVR_AGENT_NUMBER"),
+        database_url=(env.get("DATABASE_URL") or "sqlite:///ivr.db").strip(),
+        public_url=_public_url(env),
+        dev=dev,
+        support_number=_phone(env, "IVR_SUPPORT_NUMBER"),
+        caller_id=_phone(env, "IVR_CALLER_ID"),
+        flows_dir=_data_dir(env, "IVR_FLOWS_DIR", "flows"),
+        prompts_dir=_data_dir(env, "IVR_PROMPTS_DIR", "prompts"),
+        voice=(env.get("IVR_VOICE") or "Polly.Joanna-Neural").strip(),
+        dial_timeout=_int(env, "IVR_DIAL_TIMEOUT", 25, 5, 120),
+    )

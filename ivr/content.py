@@ -1,0 +1,50 @@
+"""Loads the flow and the prompts once, checks them, and builds the engine.
+
+Done at start-up, never per request: a broken file stops the server before a
+caller can reach it, with the file, the line and what is wrong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from . import flow as flow_module, lint, prompts
+from .engine import Engine
+from .flow import Flow
+from .prompts import Catalog
+from .yamlfile import SourceError
+
+DEFAULT_FLOW = "stuck_connector"
+
+
+class ContentError(Exception):
+    """The flow or the prompts are broken; `problems` lists each with file and line."""
+
+    def __init__(self, problems: list):
+        self.problems = problems
+        super().__init__("the flow or its prompts are broken:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Content:
+    flow: Flow
+    catalogs: Mapping[str, Catalog]
+    engine: Engine
+    default_language: str
+
+
+def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
+         default_language: str = "en-US") -> Content:
+    path = flows_dir / f"{flow_name}.yaml"
+    try:
+        flow = flow_module.load(path)
+        catalogs = prompts.load_all(prompts_dir)
+    except SourceError as exc:
+        raise ContentError([exc]) from None
+    if default_language not in catalogs:
+        raise ContentError([f"{prompts_dir}: no prompts for the default language {default_language}"])
+    problems = lint.check(flow, catalogs)
+    if problems:
+        raise ContentError(problems)
+    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language)

@@ -1,0 +1,163 @@
+"""Checks a flow and its prompts before a caller ever meets them.
+
+The app refuses to start on any problem found here, and `ivr lint` prints the
+same list for an operator: file, line, node, what is wrong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from .flow import ANSWERS, Flow
+from .prompts import SYSTEM_KEYS, Catalog
+
+REQUIRED_GLOBALS = ("hazard", "agent")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+def used_prompt_keys(flow: Flow) -> set[str]:
+    keys = set(SYSTEM_KEYS)
+    for node in flow.nodes.values():
+        keys.update(node.prompt_keys())
+    return keys
+
+
+def check(flow: Flow, catalogs: Mapping[str, Catalog]) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _targets(flow)
+    if problems:  # graph checks need every target to exist
+        return sorted(problems)
+    problems += _globals(flow)
+    problems += _reachability(flow)
+    problems += _questions(flow)
+    problems += _agent_reachable(flow)
+    problems += _say_loops(flow)
+    problems += _prompts(flow, catalogs)
+    return sorted(set(problems))
+
+
+def _problem(flow: Flow, node_id: str | None, message: str) -> Problem:
+    line = flow.nodes[node_id].line if node_id in flow.nodes else 1
+    prefix = f"node {node_id!r}: " if node_id else ""
+    return Problem(flow.path, line, prefix + message)
+
+
+def _targets(flow: Flow) -> Iterable[Problem]:
+    if flow.start not in flow:
+        yield Problem(flow.path, flow.lines.get("start", 1), f"start: no node {flow.start!r}")
+    for command, target in flow.globals.items():
+        if target not in flow:
+            yield Problem(flow.path, flow.lines.get("globals", 1), f"globals.{command}: no node {target!r}")
+    for node in flow.nodes.values():
+        for label, target in node.targets().items():
+            if target not in flow:
+                yield _problem(flow, node.id, f"{label} leads to {target!r}, which is not a node")
+
+
+def _globals(flow: Flow) -> Iterable[Problem]:
+    for command in REQUIRED_GLOBALS:
+        if command not in flow.globals:
+            yield Problem(flow.path, flow.lines.get("globals", 1), f"globals.{command} is missing: every call must reach it from any question")
+    agent = flow.globals.get("agent")
+    if agent and flow[agent].kind == "end" and flow[agent].end != "agent":
+        yield _problem(flow, agent, "globals.agent must lead to an `end: agent` node")
+    hazard = flow.globals.get("hazard")
+    if hazard:
+        for node_id in sorted(reachable(flow, [hazard])):
+            if flow[node_id].expect == "released":
+                yield _problem(flow, node_id, "a release step can be reached after a hazard")
+            if flow[node_id].end == "released":
+                yield _problem(flow, node_id, "the released ending can be reached after a hazard")
+
+
+def reachable(flow: Flow, roots: Iterable[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        node_id = todo.pop()
+        if node_id in seen or node_id not in flow:
+            continue
+        seen.add(node_id)
+        todo.extend(flow[node_id].targets().values())
+    return seen
+
+
+def _reachability(flow: Flow) -> Iterable[Problem]:
+    seen = reachable(flow, [flow.start, *flow.globals.values()])
+    for node_id in flow.nodes:
+        if node_id not in seen:
+            yield _problem(flow, node_id, "unreachable: no path from start leads here")
+
+
+def _questions(flow: Flow) -> Iterable[Problem]:
+    for node in flow.nodes.values():
+        if node.kind != "ask":
+            continue
+        if not node.silence:
+            yield _problem(flow, node.id, "question has no `silence` path (set it, or defaults.silence)")
+        if not node.not_understood:
+            yield _problem(flow, node.id, "question has no `not_understood` path (set it, or defaults.not_understood)")
+        missing = [a for a in ANSWERS[node.expect] if a not in node.on]
+        if missing:
+            yield _problem(flow, node.id, f"question has no path for the answer(s): {', '.join(missing)}")
+
+
+def _agent_reachable(flow: Flow) -> Iterable[Problem]:
+    agent_ends = {n.id for n in flow.nodes.values() if n.end == "agent"}
+    if not agent_ends:
+        yield Problem(flow.path, 1, "no `end: agent` node: a caller could never reach a person")
+        return
+    for node in flow.nodes.values():
+        if node.kind == "end":
+            continue
+        if not reachable(flow, [node.id]) & agent_ends:
+            yield _problem(flow, node.id, "no agent can be reached from here")
+
+
+def _say_loops(flow: Flow) -> Iterable[Problem]:
+    """A cycle of say and branch nodes would talk forever without listening."""
+    for start in flow.nodes.values():
+        if start.kind not in ("say", "branch"):
+            continue
+        seen, todo = set(), [start.id]
+        while todo:
+            node_id = todo.pop()
+            node = flow[node_id]
+            if node.kind not in ("say", "branch"):
+                continue
+            for target in node.targets().values():
+                if target == start.id:
+                    yield _problem(flow, start.id, "loops back to itself without asking anything")
+                    todo = []
+                    break
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+
+
+def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
+    needed = {}
+    for node in flow.nodes.values():
+        for key in node.prompt_keys():
+            needed.setdefault(key, node.id)
+        if node.kind == "ask":
+            needed.setdefault(f"keys_{node.expect}", node.id)
+    for key in SYSTEM_KEYS:
+        needed.setdefault(key, None)
+    for language, catalog in sorted(catalogs.items()):
+        for key, node_id in sorted(needed.items()):
+            if key not in catalog:
+                where = f"node {node_id!r}: " if node_id else ""
+                line = flow[node_id].line if node_id else 1
+                yield Problem(flow.path, line, f"{where}prompt {key!r} is missing in {language} ({catalog.path})")
+        for key in sorted(set(catalog.texts) - set(needed)):
+            yield Problem(catalog.path, catalog.lines.get(key, 1), f"prompt {key!r} is never used by the flow")

@@ -1,0 +1,87 @@
+"""What the bot says, per language, from prompts/<language>.yaml.
+
+A prompts file holds the voice to speak with and a mapping of prompt keys to
+sentences. The flow names keys; the engine adds the few sentences every call
+needs (SYSTEM_KEYS). Lint checks that every language has every key.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from .yamlfile import LineDict, SourceError, load as load_yaml
+
+LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
+
+# Sentences the engine and the hand-off use whatever the flow says.
+SYSTEM_KEYS = (
+    "keys_yes_no", "keys_released", "keys_connector",
+    "not_understood", "silence", "wait", "resume", "help", "first_step",
+    "confirm_released", "keep_going", "language_switched",
+    "apology_transfer", "transfer_no_agent",
+    "whisper", "whisper_caller", "whisper_accept", "whisper_steps_none",
+    "whisper_hazard", "whisper_language",
+    "connector_ccs", "connector_chademo", "connector_j1772", "connector_tesla",
+    "connector_unsure", "connector_unknown",
+    "dial_completed", "dial_failed", "voicemail_prompt", "voicemail_thanks",
+    "voicemail_empty",
+)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every sentence of one language."""
+
+    language: str
+    name: str
+    voice: str
+    path: str
+    texts: Mapping[str, str]
+    lines: Mapping[str, int]
+
+    def text(self, key: str, **params: str) -> str:
+        text = self.texts[key]
+        return text.format(**params) if params else text
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.texts
+
+
+def parse(data, path: str) -> Catalog:
+    if not isinstance(data, LineDict):
+        raise SourceError(path, 1, "a prompts file is a mapping with `language`, `voice` and `prompts`")
+    language = data.get("language")
+    if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
+        raise SourceError(path, data.line_of("language"), "`language` must be a tag like en-US")
+    if Path(path).stem != language:
+        raise SourceError(path, data.line_of("language"), f"language {language!r} does not match the file name")
+    voice = data.get("voice")
+    if not isinstance(voice, str) or not voice.strip():
+        raise SourceError(path, data.line_of("voice"), "`voice` must name a Twilio voice, e.g. Polly.Joanna-Neural")
+    prompts = data.get("prompts")
+    if not isinstance(prompts, LineDict) or not prompts:
+        raise SourceError(path, data.line_of("prompts"), "`prompts` must map prompt keys to sentences")
+    texts = {}
+    for key, value in prompts.items():
+        if not isinstance(value, str):
+            raise SourceError(path, prompts.line_of(key), f"prompt {key!r}: expected a sentence")
+        texts[str(key)] = " ".join(value.split())
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SourceError(path, data.line_of("name"), "`name` must name the language in words, e.g. Spanish")
+    return Catalog(language, name.strip(), voice.strip(), path, MappingProxyType(texts),
+                   MappingProxyType(dict(prompts.key_lines)))
+
+
+def load_all(directory: Path) -> dict[str, Catalog]:
+    """Every prompts/<language>.yaml, keyed by language."""
+    catalogs = {}
+    for path in sorted(directory.glob("*.yaml")):
+        catalog = parse(load_yaml(path), str(path))
+        catalogs[catalog.language] = catalog
+    if not catalogs:
+        raise SourceError(directory, None, "no prompts files (<language>.yaml) found")
+    return catalogs

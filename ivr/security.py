@@ -1,0 +1,36 @@
+"""Who may call our webhooks: Twilio, proven by X-Twilio-Signature.
+
+The signature covers the URL exactly as Twilio requested it, so the URL is
+rebuilt from the raw request line (Werkzeug's request.url decodes %27, %40 and
+friends, which breaks the check) and from the public scheme and host: a
+configured IVR_PUBLIC_URL, or what one trusted proxy hop reported (ProxyFix).
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from twilio.request_validator import RequestValidator
+
+
+def raw_path(environ: dict) -> str:
+    """Path and query string as they arrived on the request line."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        if "://" in raw:  # an absolute-form request line
+            raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+        return raw
+    path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe="/:@!$&'()*+,;=-._~")
+    query = environ.get("QUERY_STRING", "")
+    return f"{path}?{query}" if query else path
+
+
+def public_url(environ: dict, host_url: str, public_base: str | None) -> str:
+    """The URL Twilio signed: public base (or the proxied host) plus the raw path."""
+    base = (public_base or host_url).rstrip("/")
+    return base + raw_path(environ)
+
+
+def is_from_twilio(auth_token: str, url: str, form, signature: str | None) -> bool:
+    if not signature:
+        return False
+    return RequestValidator(auth_token).validate(url, form, signature)

@@ -1,0 +1,269 @@
+"""The webhooks Twilio calls during a call. Thin: parse, ask the engine, render.
+
+Every answer is TwiML with Content-Type text/xml. Whatever fails, the caller
+hears a short apology and is put through to a person: Twilio never sees a 500.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+
+from flask import Blueprint, Response, abort, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from .. import handoff, twiml
+from ..app import services
+from ..engine import BadState, CallState, Heard, Reply
+from ..security import is_from_twilio, public_url, raw_path
+from ..understanding import hints, understand
+
+log = logging.getLogger("ivr.voice")
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+FALLBACK_APOLOGY = "Sorry, something went wrong on our side. I'm connecting you to a person now."
+FALLBACK_NO_AGENT = "Please call the support number printed on the charging station. Goodbye."
+
+
+# -- request plumbing ------------------------------------------------------------
+
+@bp.before_request
+def check_signature():
+    settings = services().settings
+    if not settings.check_signatures:
+        return None
+    url = public_url(request.environ, request.host_url, settings.public_url)
+    if not is_from_twilio(settings.auth_token, url, request.form, request.headers.get("X-Twilio-Signature")):
+        log.warning("refused an unsigned or forged webhook to %s", request.path)
+        abort(403)
+    return None
+
+
+@bp.errorhandler(Exception)
+def fail_safe(exc: Exception):
+    """Any failure: apologise and put the caller through to a person."""
+    if isinstance(exc, HTTPException) and exc.code < 500:
+        return exc
+    log.exception("webhook %s failed for call %s; transferring to an agent",
+                  request.path, request.form.get("CallSid", "?"))
+    return xml(_apology_transfer(request.args.get("lang")))
+
+
+def xml(response) -> Response:
+    return Response(twiml.render(response), status=200, mimetype="text/xml")
+
+
+def absolute(endpoint: str, **params) -> str:
+    base = services().settings.public_url
+    if base:
+        return base + url_for(endpoint, **params)
+    return url_for(endpoint, _external=True, **params)
+
+
+def request_key() -> str:
+    """Same webhook, same key: Twilio's retries are recorded once."""
+    digest = hashlib.sha256(raw_path(request.environ).encode())
+    for name in sorted(request.form):
+        for value in request.form.getlist(name):
+            digest.update(f"\0{name}={value}".encode("utf-8", "replace"))
+    return digest.hexdigest()[:40]
+
+
+def confidence() -> float | None:
+    try:
+        value = float(request.form.get("Confidence", ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0.0 <= value <= 1.0 else None
+
+
+def call_sid() -> str:
+    return (request.form.get("CallSid") or "unknown")[:64]
+
+
+def voice_for(lang: str | None) -> twiml.Voice:
+    content = services().content
+    catalog = content.catalogs.get(lang or "") or content.catalogs[content.default_language]
+    return twiml.Voice(catalog.voice, catalog.language)
+
+
+# -- rendering an engine reply ----------------------------------------------------
+
+OUTCOME_RECORDS = {"released": "released", "hazard": "hazard", "agent": "transferred", "goodbye": "goodbye"}
+
+
+def render_reply(reply: Reply):
+    voice = voice_for(reply.state.lang)
+    if reply.question is not None:
+        return twiml.question(
+            reply.lines, action=absolute("voice.turn", **reply.question.state.to_params()),
+            voice=voice, timeout=reply.question.timeout,
+            hints=hints(reply.question.expecting, reply.state.lang))
+    if reply.outcome == "agent":
+        return _transfer(reply.lines, reply.state, voice)
+    return twiml.goodbye(reply.lines, voice)
+
+
+def _transfer(lines, state: CallState, voice: twiml.Voice, hazard: bool = False):
+    settings = services().settings
+    if not settings.agent_number:
+        catalog = services().content.catalogs[voice.language]
+        return twiml.goodbye([*lines, catalog.text("transfer_no_agent")], voice)
+    params = state.to_params()
+    if hazard:
+        params["hz"] = "1"
+    caller = request.form.get("From")
+    four = handoff.last_four(caller)
+    if four:
+        params["c4"] = four
+    return twiml.transfer(
+        lines, number=settings.agent_number, voice=voice,
+        action=absolute("voice.dial_result", **params),
+        whisper=absolute("voice.whisper", **params),
+        timeout=settings.dial_timeout, caller_id=settings.caller_id)
+
+
+def _apology_transfer(lang: str | None):
+    """The last resort; must work even when the flow or the prompts do not."""
+    settings = services().settings
+    try:
+        voice = voice_for(lang)
+        catalog = services().content.catalogs[voice.language]
+        apology, no_agent = catalog.text("apology_transfer"), catalog.text("transfer_no_agent")
+    except Exception:  # noqa: BLE001 - the fail-safe of the fail-safe
+        voice, apology, no_agent = twiml.Voice("Polly.Joanna-Neural", "en-US"), FALLBACK_APOLOGY, FALLBACK_NO_AGENT
+    if not settings.agent_number:
+        return twiml.goodbye([apology, no_agent], voice)
+    response = twiml.VoiceResponse()
+    twiml.speak(response, [apology], voice)
+    dial = response.dial(timeout=settings.dial_timeout, answer_on_bridge=True, caller_id=settings.caller_id)
+    dial.number(settings.agent_number)
+    return response
+
+
+def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
+    svc = services()
+    form = request.form
+    outcome = OUTCOME_RECORDS.get(reply.outcome or "")
+    if reply.action == "hazard" or (reply.outcome and node in svc.content.engine.safety_nodes):
+        outcome = "hazard"
+    svc.recorder.turn(
+        call_sid(), request_key(), node=node,
+        speech=form.get("SpeechResult"), digits=form.get("Digits"), confidence=confidence(),
+        intent=heard.intent if heard else None, action=reply.action,
+        next_node=reply.node, language=reply.state.lang, connector=reply.state.connector,
+        outcome=outcome)
+
+
+# -- webhooks -----------------------------------------------------------------------
+
+@bp.post("")
+@bp.post("/")
+def incoming():
+    """A call comes in: greet, and ask the first question."""
+    svc = services()
+    content = svc.content
+    svc.recorder.call_started(call_sid(), request.form.get("From"), request.form.get("To"),
+                              content.default_language)
+    log.info("call %s from %s", call_sid(), handoff.masked(request.form.get("From")))
+    reply = content.engine.start()
+    record(reply, None, None)
+    return xml(render_reply(reply))
+
+
+@bp.post("/turn")
+def turn():
+    """The caller answered (or stayed silent): take the next step."""
+    content = services().content
+    try:
+        state = CallState.from_params(request.args, content.flow, content.catalogs)
+    except BadState as exc:
+        log.warning("call %s: %s; transferring", call_sid(), exc)
+        return xml(_apology_transfer(request.args.get("lang")))
+    engine = content.engine
+    heard = understand(request.form.get("SpeechResult"), confidence(), request.form.get("Digits"),
+                       engine.expecting(state), state.lang)
+    reply = engine.answer(state, heard)
+    record(reply, heard, state.node)
+    if reply.outcome == "agent":
+        hazard = reply.action == "hazard" or state.node in engine.safety_nodes
+        return xml(_transfer(reply.lines, reply.state, voice_for(reply.state.lang), hazard=hazard))
+    return xml(render_reply(reply))
+
+
+@bp.post("/whisper")
+def whisper():
+    """The agent's leg, before the bridge: the call's context, then press 1."""
+    content = services().content
+    agent_catalog = content.catalogs[content.default_language]
+    try:
+        state = CallState.from_params(request.args, content.flow, content.catalogs)
+    except BadState:
+        state = None
+    if state is None:
+        lines = [agent_catalog.text("whisper_steps_none"), agent_catalog.text("whisper_accept")]
+    else:
+        caller = "+" + request.args["c4"] if request.args.get("c4", "").isdigit() else None
+        lines = handoff.whisper_lines(agent_catalog, content.flow, state, caller,
+                                      hazard=request.args.get("hz") == "1",
+                                      caller_language=content.catalogs[state.lang])
+    accept = absolute("voice.whisper_accept", **request.args.to_dict())
+    return xml(twiml.whisper(lines, accept=accept, voice=voice_for(content.default_language)))
+
+
+@bp.post("/whisper/accept")
+def whisper_accept():
+    """1 takes the call; anything else hangs up the agent's leg."""
+    if request.form.get("Digits") == "1":
+        return xml(twiml.accepted())
+    return xml(twiml.hangup())
+
+
+@bp.post("/dial-result")
+def dial_result():
+    """How the transfer ended, from DialCallStatus (not CallStatus)."""
+    status = request.form.get("DialCallStatus", "")
+    lang = request.args.get("lang")
+    voice = voice_for(lang)
+    catalog = services().content.catalogs[voice.language]
+    services().recorder.turn(call_sid(), request_key(), node="agent", speech=None, digits=None,
+                             confidence=None, intent=None, action=f"dial:{status or 'unknown'}",
+                             next_node=None)
+    if status in ("completed", "answered"):
+        return xml(twiml.goodbye([catalog.text("dial_completed")], voice))
+    return xml(twiml.voicemail([catalog.text("dial_failed"), catalog.text("voicemail_prompt")],
+                               action=absolute("voice.voicemail", lang=voice.language), voice=voice))
+
+
+@bp.post("/voicemail")
+def voicemail():
+    voice = voice_for(request.args.get("lang"))
+    catalog = services().content.catalogs[voice.language]
+    has_recording = bool(request.form.get("RecordingUrl"))
+    services().recorder.turn(call_sid(), request_key(), node="voicemail", speech=request.form.get("RecordingUrl"),
+                             digits=None, confidence=None, intent=None,
+                             action="voicemail" if has_recording else "voicemail:empty", next_node=None)
+    key = "voicemail_thanks" if has_recording else "voicemail_empty"
+    return xml(twiml.goodbye([catalog.text(key)], voice))
+
+
+@bp.post("/status")
+def status():
+    """Twilio's status callback: the body is ignored, so answer 204."""
+    form = request.form
+    duration = form.get("CallDuration", "")
+    sequence = form.get("SequenceNumber", "")
+    services().recorder.status(
+        call_sid(), (form.get("CallStatus") or "")[:16],
+        int(duration) if duration.isdigit() and len(duration) < 9 else None,
+        int(sequence) if sequence.isdigit() and len(sequence) < 9 else None)
+    return Response(status=204)
+
+
+@bp.post("/fallback")
+def fallback():
+    """Twilio's fallback URL: our primary answer failed; apologise and transfer."""
+    log.error("fallback for call %s: ErrorCode=%s ErrorUrl=%s", call_sid(),
+              request.form.get("ErrorCode"), request.form.get("ErrorUrl"))
+    services().recorder.outcome(call_sid(), "transferred")
+    return xml(_apology_transfer(request.args.get("lang")))
