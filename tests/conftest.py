@@ -1,0 +1,63 @@
+"""Fixtures: an app on a fresh SQLite file (or TEST_DATABASE_URL), a client, a caller."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ivr.app import create_app
+from ivr.simulator import Call
+
+ROOT = Path(__file__).resolve().parent.parent
+AGENT = "+14155550100"
+TOKEN = "12345678901234567890123456789012"
+
+
+@pytest.fixture(autouse=True)
+def _no_twilio_region(monkeypatch):
+    """TWILIO_REGION/TWILIO_EDGE change the REST host that `responses` mocks."""
+    monkeypatch.delenv("TWILIO_REGION", raising=False)
+    monkeypatch.delenv("TWILIO_EDGE", raising=False)
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/ivr-test.db"
+
+
+@pytest.fixture
+def env(database_url) -> dict:
+    """A development environment: no signatures, a fake agent line."""
+    return {
+        "IVR_DEV": "1",
+        "IVR_AGENT_NUMBER": AGENT,
+        "DATABASE_URL": database_url,
+        "IVR_FLOWS_DIR": str(ROOT / "flows"),
+        "IVR_PROMPTS_DIR": str(ROOT / "prompts"),
+    }
+
+
+@pytest.fixture
+def signed_env(env) -> dict:
+    """Production-like: every webhook must carry a valid X-Twilio-Signature."""
+    return {**env, "IVR_DEV": "", "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_ACCOUNT_SID": "AC" + "a" * 32}
+
+
+@pytest.fixture
+def app(env):
+    return create_app(env)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def new_call(client):
+    """Make simulated calls through the real webhooks."""
+    def make(**kwargs) -> Call:
+        return Call(client, **kwargs)
+    return make
