@@ -147,23 +147,30 @@ def report_asr(verbose: bool) -> bool:
         total, src = e / n, "own Levenshtein"
     print(f"  word error rate {100 * total:.1f}% ({src}); by noise: " + ", ".join(
         f"{k} {100 * v[0] / v[1]:.0f}%" for k, v in sorted(by_noise.items())))
-    understood, kept, danger = Counter(), 0, []
+    from ivr.understanding import _HAZARD_WORDS, _tokens  # the safety test's own view
+    understood, kept, danger, confirm = Counter(), 0, [], 0
     for r in rows:
         got = understand(r["transcript"], CONFIDENCE, None, r["expecting"])
         understood[got.intent] += 1
         kept += got.intent == r["intent"]
-        why = dangerous(r["intent"], r["expecting"], got)
-        # the recogniser often destroys hazard/agent words; only count what survived
-        if why in ("hazard missed", "agent missed"):
-            why = None
-        if got.intent == "released" and got.certain and r["intent"] != "released":
-            why = "certain release from a non-release phrase"
+        # Garbled speech can't be understood, only handled safely: no certain release
+        # from a phrase that was not one, and a hazard word that survived is a hazard.
+        why = None
+        if got.intent == "released" and r["intent"] != "released":
+            if got.certain:
+                why = "certain release from a non-release phrase"
+            else:
+                confirm += 1
+        if (r["intent"] == "hazard" and got.intent != "hazard"
+                and _HAZARD_WORDS.intersection(_tokens(r["transcript"]))):
+            why = "hazard word heard but missed"
         if why:
             danger.append((why, r["phrase"], r["transcript"], r["expecting"], got))
         elif verbose and got.intent != r["intent"]:
             print(f"    {r['phrase']!r} -> {r['transcript']!r}: {got.intent}")
     print(f"  meaning kept: {kept}/{len(rows)} ({100 * kept / len(rows):.0f}%)")
     print("  understood as: " + ", ".join(f"{k} {v}" for k, v in understood.most_common()))
+    print(f"  non-release phrases read as released, to be confirmed (certain=False): {confirm}")
     print(f"  dangerous errors: {len(danger)}")
     for d in danger:
         print("    DANGER", d)

@@ -172,7 +172,7 @@ plugged plug plugs turning turned meeting looked lucked parks park socked person
 parson stick sticks stuff struck sucks smokey smoked shocker budget budgets seconds
 minutes moments second minute moment someone somebody repeated repeating
 supporting supported locker lockers looking locking blocked clocked docked rocked mocked
-jammer jumped sparkle sparkly burger burned burnt burns smelled smelly
+jammer jumped sparkle sparkly burger
 """.split())
 
 # Words we know (everything we match on plus common function words): never fuzzed.
@@ -230,6 +230,8 @@ def _correct(tokens: list[str]) -> tuple[list[str], bool]:
         out.append(fixed or tok)
     # drop fillers (anywhere) and discourse markers (leading)
     kept = [t for t in out if t not in _FILLERS]
+    if kept in (["now"], ["now", "now"], ["know", "know"]):
+        return ["no"], True
     while kept and kept[0] in _LEADING_FILLERS:
         kept.pop(0)
     # a leading "know" is a misheard "no" ("know it's still stuck"); a bare "now" too
@@ -258,7 +260,8 @@ smoke smokes smoking smoked smoky smokey fire fires flame flames flaming ablaze 
 sparks sparking sparked sparky arcing arc burn burns burning burnt burned scorched
 scorching melt melts melting melted molten hot overheat overheating overheated shock
 shocks shocked shocking electrocuted electrocute electrocution zapped zap explode
-exploded exploding explosion fumes smell smells smelling smelt stink stinks odor odour
+exploded exploding explosion fumes smell smells smelling smelt smelled smelly stink stinks
+stinky odor odour
 sizzling crackling injured injury hurt bleeding humo fuego chispas chispa quema quemando
 quemado caliente descarga incendio llamas
 """.split())
@@ -326,8 +329,8 @@ _SPANISH_RX = _rx(r"spanish", r"espanol", r"espanola", r"habla", r"hablo", r"hab
 # Spoken keypad ("press one", "zero") when that is all that was said.
 _SPOKEN_KEY = re.compile(
     r"^(?:i (?:will )?(?:press|pressed|choose|pick) |press |pressing |option |number |key |dial )?"
-    r"(zero|one|two|three|four|five|nine|star|pound|hash)(?: please)?$")
-_SPOKEN_KEY_MAP = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    r"(zero|one|two|three|four|five|nine|star|pound|hash|[0-9])(?: please)?$")
+_SPOKEN_KEY_MAP = {**{d: d for d in "0123456789"},"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
                    "nine": "9", "star": "*", "pound": "#", "hash": "#"}
 
 # --- answers ---------------------------------------------------------------------------
@@ -348,7 +351,7 @@ _NO_RX = _rx(
 _YES_RX = _rx(
     r"yes", r"sure", r"surely", r"correct", r"affirmative", r"absolutely", r"definitely",
     r"certainly", r"indeed", r"of course", r"that is right", r"right", r"true",
-    r"(?:i|it|we|that|you) (?:did|have|has|is|do|am|are)(?= *(?:_ *)*$)",
+    r"(?:i|it|we|that|you) (?:did|have|has|is|do|am|are)$",
     r"i think so", r"i believe so",
     r"i guess so", r"go ahead", r"please do", r"sounds good", r"you bet", r"exactly",
     r"yes please", r"done", r"did it", r"all done", r"si", r"claro", r"correcto",
@@ -400,14 +403,16 @@ _MOTION_RX = _rx(r"budge", r"budged", r"budging", r"move", r"moved", r"moves", r
 # coming out" / "I can't pull it out"; "it came out" and "unplugged" say it happened.
 _DONE_FORMS = frozenset("""
 came popped is pulled got slid yanked fell eased taken sprang jumped backed free freed
-loose released unplugged unlocked unlatched disconnected detached removed let worked
+loose released unplugged unlocked unlatched disconnected detached removed let
 trick success successful separated away apart off out salio solto suelto libre
 desconectado
 """.split()) - {"out", "off"}
 _NEGATORS = frozenset({"not", "never", "nothing", "no", "without", "nor", "neither", "none",
-                       "hardly", "barely", "longer"})
+                       "hardly", "barely", "longer", "refuses", "refused", "refusing", "fails",
+                       "failed", "unable"})
 _CLAUSE_BREAK = frozenset({"but", "and", "though", "although", "because", "however", "then",
-                           "so", "except", "while", "finally", "now"})
+                           "so", "except", "while", "finally", "now", "anymore", "if",
+                           "whether", "when"})
 
 # Words a single mishearing can flip into or out of a negation ("it won't come out" ->
 # "it will come out", "it didn't" -> "it did").  A release containing one is never certain.
@@ -564,10 +569,14 @@ def _read_answer(tokens: list[str]) -> _Answer:
                 a.weak_release = True
                 signal(s, "released")
     toks = ["_" if i in taken else t for i, t in enumerate(toks)]
-    text = " ".join(toks)
     if positions:
         a.last = max(positions)[1]
-    # yes / no / hedge markers on what is left
+    _markers(" ".join(toks), a)
+    return a
+
+
+def _markers(text: str, a: _Answer) -> _Answer:
+    """Yes / no / hedge markers in `text` (what the content signals left over)."""
     if _has(_YES_DESPITE_NO, text):
         a.yes = True
         text = _blank(_YES_DESPITE_NO, text)
@@ -582,6 +591,15 @@ def _read_answer(tokens: list[str]) -> _Answer:
         text = _blank(_YES_RX, text)
     a.rest = _unexplained(text)
     return a
+
+
+# Every word any matcher mentions is "known" and never fuzzed into another one
+# ("unlocked" must not become "locked").
+_LEXICON.update(
+    w for rx in [v for v in globals().values() if isinstance(v, re.Pattern)]
+    + _R_RX + list(_CONNECTOR_RX.values())
+    for w in re.findall(r"[a-z]{3,}", rx.pattern))
+_LEXICON.update(_HAZARD_WORDS, _FLIP_PRONE, _DONE_FORMS, _NEGATORS, _CLAUSE_BREAK, _FILLERS)
 
 
 def _connector(tokens: list[str], text: str) -> tuple[str | None, bool]:
@@ -674,7 +692,7 @@ def _speech(speech: str, confidence: float | None, expecting: str) -> Understand
     if expecting == "released":
         if a.stuck and (not a.released or a.last == "stuck" or "still" in tokens):
             return result("still_stuck")
-        if a.stuck and a.released:
+        if a.stuck and a.released or a.released and a.hedge:
             return result("unclear")       # "stuck for ages then popped out": ask again
         if a.released:
             if a.rest > 4 and a.weak_release:
@@ -693,6 +711,7 @@ def _speech(speech: str, confidence: float | None, expecting: str) -> Understand
         return result("unclear")
 
     if expecting == "yes_no":
+        a = _markers(text, _Answer(released=a.released, stuck=a.stuck))
         if a.rest > 3 or a.hedge and not (a.yes or a.no):
             return result("unclear")
         if a.yes and not a.no:
