@@ -52,9 +52,11 @@ class CallState:
         return params
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], flow: Flow, languages) -> "CallState":
+    def from_params(cls, params: Mapping[str, str], flow: Flow, languages,
+                    questions_only: bool = True) -> "CallState":
+        """Parse and check; the hand-off URLs may also name the end node reached."""
         node = params.get("node", "")
-        if node not in flow or flow[node].kind != "ask":
+        if node not in flow or (questions_only and flow[node].kind != "ask"):
             raise BadState(f"no question {node!r} in flow {flow.name}")
         lang = params.get("lang", "")
         if lang not in languages:
@@ -241,7 +243,7 @@ class Engine:
         # Unclear or silent: ask again; never end the call on a guess.
         tries = state.tries + 1
         if tries > self.flow.retries:
-            return self._retry(back_to_ask, node, "not_understood", node.not_understood)
+            return self._retry(replace(back_to_ask, tries=tries), node, "not_understood", node.not_understood)
         again = self._confirm(replace(state, tries=tries))
         return replace(again, lines=(self._line(state, "not_understood"),) + again.lines,
                        action="confirm:reprompt")

@@ -110,10 +110,10 @@ def _target(value, path, line, where) -> str:
     return value
 
 
-def _node(node_id: str, raw, path: str, defaults: Mapping) -> Node:
+def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
+    """One node; `line` is where its id stands, which is where lint points."""
     if not isinstance(raw, LineDict):
-        raise SourceError(path, None, f"node {node_id!r}: expected a mapping")
-    line = raw.line
+        raise SourceError(path, line, f"node {node_id!r}: expected a mapping")
 
     def at(key):
         return raw.line_of(key)
@@ -204,7 +204,7 @@ def parse(data, path: str) -> Flow:
     for node_id, raw in nodes_raw.items():
         if not isinstance(node_id, str) or not NODE_ID.match(node_id):
             raise SourceError(path, nodes_raw.line_of(node_id), f"{node_id!r} is not a node id: use lower case letters, digits and _")
-        nodes[node_id] = _node(node_id, raw, path, defaults)
+        nodes[node_id] = _node(node_id, raw, path, defaults, nodes_raw.line_of(node_id))
     globals_raw = data.get("globals") or {}
     if not isinstance(globals_raw, dict):
         raise SourceError(path, data.line_of("globals"), "`globals` must be a mapping")

@@ -39,13 +39,14 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | 
                   hazard: bool, caller_language: Catalog | None = None) -> list[str]:
     connector_key = f"connector_{state.connector}" if state.connector else "connector_unknown"
     steps = steps_tried(flow, state)
-    stopped = flow.nodes.get(state.node)
+    questions = [n for n in (*state.path, state.node) if n in flow.nodes and flow.nodes[n].kind == "ask"]
+    stopped = flow.nodes[questions[-1]] if questions else None
     four = last_four(caller)
     lines = [catalog.text(
         "whisper",
         connector=catalog.text(connector_key) if connector_key in catalog else catalog.text("connector_unknown"),
         steps=", ".join(steps) if steps else catalog.text("whisper_steps_none"),
-        stopped_at=(stopped.step if stopped is not None and stopped.step else state.node.replace("_", " ")),
+        stopped_at=(stopped.step or stopped.id.replace("_", " ")) if stopped is not None else catalog.text("whisper_steps_none"),
     )]
     if four:
         lines.append(catalog.text("whisper_caller", last4=" ".join(four)))

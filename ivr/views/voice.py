@@ -197,7 +197,7 @@ def whisper():
     content = services().content
     agent_catalog = content.catalogs[content.default_language]
     try:
-        state = CallState.from_params(request.args, content.flow, content.catalogs)
+        state = CallState.from_params(request.args, content.flow, content.catalogs, questions_only=False)
     except BadState:
         state = None
     if state is None:

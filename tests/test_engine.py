@@ -1,0 +1,313 @@
+"""The call engine, pure: state + meaning in, reply out. No Flask here."""
+from __future__ import annotations
+
+import sys
+from collections import deque
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ivr import content
+from ivr.engine import BadState, CallState, Heard, WAIT_SECONDS
+from ivr.flow import ANSWERS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return content.load(ROOT / "flows", ROOT / "prompts")
+
+
+@pytest.fixture(scope="module")
+def engine(loaded):
+    return loaded.engine
+
+
+def text(reply) -> str:
+    return " ".join(line.text for line in reply.lines)
+
+
+def at(engine, node, **kw) -> CallState:
+    return CallState(node=node, **kw)
+
+
+def test_engine_imports_no_web_or_xml():
+    import ast
+    tree = ast.parse((ROOT / "ivr" / "engine.py").read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not imported & {"flask", "werkzeug", "twilio", "sqlalchemy", "xml"}
+
+
+def test_start_greets_and_asks_the_first_question(engine):
+    reply = engine.start()
+    assert reply.question is not None and reply.outcome is None
+    assert reply.state.node == engine.flow.start or engine.flow[reply.state.node].kind == "ask"
+    assert "screen" in text(reply).lower()
+    assert "press 1" in text(reply).lower()  # the keypad alternative is said
+
+
+def test_yes_moves_on_and_records_the_path(engine):
+    reply = engine.answer(at(engine, "session_screen"), Heard("yes"))
+    assert reply.state.node == "connector"
+    assert reply.state.path == ("session_screen",)
+
+
+def test_connector_answer_is_kept_in_the_state(engine):
+    reply = engine.answer(at(engine, "connector"), Heard("connector_chademo"))
+    assert reply.state.connector == "chademo"
+    assert reply.state.node == "unlock_fob"
+
+
+def test_still_stuck_goes_to_the_next_step(engine):
+    reply = engine.answer(at(engine, "unlock_fob"), Heard("still_stuck"))
+    assert reply.state.node == "unlock_cycle"
+    assert "five times" in text(reply)
+
+
+def test_certain_release_ends_the_call(engine):
+    reply = engine.answer(at(engine, "reseat"), Heard("released", certain=True))
+    assert reply.outcome == "released" and reply.question is None
+
+
+def test_uncertain_release_is_confirmed_first(engine):
+    reply = engine.answer(at(engine, "reseat"), Heard("released", certain=False))
+    assert reply.question is not None and reply.state.mode == "confirm"
+    assert reply.question.expecting == "yes_no"
+    yes = engine.answer(reply.state, Heard("yes"))
+    assert yes.outcome == "released"
+    no = engine.answer(reply.state, Heard("no"))
+    assert no.outcome is None and no.state.node == "charge_lock"
+
+
+def test_unclear_confirmation_never_ends_the_call(engine):
+    state = engine.answer(at(engine, "reseat"), Heard("released", certain=False)).state
+    for _ in range(engine.flow.retries):
+        reply = engine.answer(state, Heard("unclear"))
+        assert reply.outcome is None and reply.state.mode == "confirm"
+        state = reply.state
+    reply = engine.answer(state, Heard("silence"))
+    assert reply.outcome == "agent"  # a person, never a hang-up
+
+
+def test_released_heard_at_another_question_is_confirmed(engine):
+    reply = engine.answer(at(engine, "session_screen"), Heard("released", certain=True))
+    assert reply.state.mode == "confirm"
+    assert engine.answer(reply.state, Heard("yes")).outcome == "released"
+    back = engine.answer(reply.state, Heard("no"))
+    assert back.state.node == "session_screen" and back.outcome is None
+
+
+@pytest.mark.parametrize("node", ["session_screen", "unlock_fob", "connector", "manual_release"])
+def test_hazard_from_anywhere_gives_safety_advice_and_no_release_step(engine, node):
+    reply = engine.answer(at(engine, node, connector="ccs"), Heard("hazard"))
+    said = text(reply).lower()
+    assert "step away" in said and "911" in said.replace(" ", "") and "touch" in said
+    assert reply.state.node == "hazard"
+    # whatever the caller says next, no release step follows
+    for intent in ("no", "yes", "still_stuck", "released", "back", "silence", "unclear", "repeat"):
+        nxt = engine.answer(reply.state, Heard(intent))
+        assert nxt.outcome in (None, "agent", "hazard")
+        if nxt.question is not None:
+            assert nxt.state.node in engine.safety_nodes
+        assert "key fob" not in text(nxt)
+
+
+def test_agent_from_anywhere(engine):
+    reply = engine.answer(at(engine, "lock_unlock"), Heard("agent"))
+    assert reply.outcome == "agent"
+
+
+def test_wait_listens_long_then_resumes_the_same_step(engine):
+    state = at(engine, "unlock_cycle", tries=1)
+    waiting = engine.answer(state, Heard("wait"))
+    assert waiting.question.timeout >= 20 and waiting.question.expecting == "any"
+    assert "continue" in text(waiting).lower()
+    assert waiting.state.node == "unlock_cycle" and waiting.state.mode == "wait"
+    # Silence during a wait is not silence at the step: the step comes back.
+    resumed = engine.answer(waiting.state, Heard("silence"))
+    assert resumed.state.node == "unlock_cycle" and resumed.state.mode == "ask"
+    assert "five times" in text(resumed)
+    assert resumed.state.tries == 0
+
+
+def test_wait_then_a_stuck_report_moves_on(engine):
+    waiting = engine.answer(at(engine, "unlock_cycle"), Heard("wait"))
+    nxt = engine.answer(waiting.state, Heard("still_stuck"))
+    assert nxt.state.node == "lock_unlock"
+
+
+def test_wait_then_released_is_confirmed(engine):
+    waiting = engine.answer(at(engine, "unlock_cycle"), Heard("wait"))
+    nxt = engine.answer(waiting.state, Heard("released", certain=True))
+    assert nxt.state.mode == "confirm"
+
+
+def test_repeat_says_the_whole_step_and_slower_the_second_time(engine):
+    state = at(engine, "reseat")
+    first = engine.answer(state, Heard("repeat"))
+    assert "Push it gently" in text(first)
+    assert not any(line.slow for line in first.lines)
+    second = engine.answer(first.state, Heard("repeat"))
+    assert "Push it gently" in text(second)
+    assert all(line.slow for line in second.lines)
+
+
+def test_back_returns_to_the_previous_question(engine):
+    reply = engine.answer(at(engine, "lock_unlock", path=("session_screen", "connector", "unlock_fob", "unlock_cycle")),
+                          Heard("back"))
+    assert reply.state.node == "unlock_cycle"
+    assert reply.state.path == ("session_screen", "connector", "unlock_fob")
+
+
+def test_back_at_the_first_question_says_so(engine):
+    reply = engine.answer(at(engine, "session_screen"), Heard("back"))
+    assert reply.state.node == "session_screen"
+    assert "first step" in text(reply)
+
+
+def test_help_says_what_the_caller_can_say(engine):
+    reply = engine.answer(at(engine, "reseat"), Heard("help"))
+    said = text(reply).lower()
+    assert "repeat" in said and "wait" in said and "agent" in said
+    assert reply.state.node == "reseat"
+
+
+@pytest.mark.parametrize("intent", ["silence", "unclear"])
+def test_twice_reprompted_shorter_then_a_person(engine, intent):
+    state = at(engine, "charge_lock")
+    full = text(engine.answer(state, Heard("repeat")))
+    for attempt in range(1, engine.flow.retries + 1):
+        reply = engine.answer(state, Heard(intent))
+        assert reply.question is not None and reply.state.tries == attempt
+        assert len(text(reply)) < len(full)  # shorter
+        state = reply.state
+    reply = engine.answer(state, Heard(intent))
+    assert reply.outcome == "agent"
+
+
+def test_branch_by_connector(engine):
+    ccs = engine.answer(at(engine, "adapter_check", connector="ccs"), Heard("no"))
+    assert ccs.state.node == "ccs_button"
+    chademo = engine.answer(at(engine, "adapter_check", connector="chademo"), Heard("no"))
+    assert chademo.state.node == "chademo_light"
+    other = engine.answer(at(engine, "adapter_check", connector="j1772"), Heard("no"))
+    assert other.state.node == "confirm_stopped"
+
+
+def test_manual_release_only_after_charging_confirmed_stopped(engine):
+    no = engine.answer(at(engine, "confirm_stopped"), Heard("no"))
+    assert no.outcome == "agent"
+    yes = engine.answer(at(engine, "confirm_stopped"), Heard("yes"))
+    assert yes.state.node == "manual_release"
+    for node_id, node in engine.flow.nodes.items():
+        if "manual_release" in node.targets().values():
+            assert node_id == "confirm_stopped"
+
+
+def test_state_round_trips_through_params(engine, loaded):
+    state = CallState(node="reseat", lang="en-US", tries=1, repeats=2, mode="confirm",
+                      path=("session_screen", "connector"), connector="ccs")
+    assert CallState.from_params(state.to_params(), loaded.flow, loaded.catalogs) == state
+
+
+@pytest.mark.parametrize("params", [
+    {"node": "nowhere", "lang": "en-US"},
+    {"node": "released", "lang": "en-US"},  # an end, not a question
+    {"node": "reseat", "lang": "xx-XX"},
+    {"node": "reseat", "lang": "en-US", "tries": "-1"},
+    {"node": "reseat", "lang": "en-US", "tries": "999"},
+    {"node": "reseat", "lang": "en-US", "mode": "dance"},
+    {"node": "reseat", "lang": "en-US", "path": "a.b.c"},
+    {"node": "reseat", "lang": "en-US", "conn": "<script>"},
+    {},
+])
+def test_bad_state_is_refused(loaded, params):
+    with pytest.raises(BadState):
+        CallState.from_params(params, loaded.flow, loaded.catalogs)
+
+
+# -- every path, walked ---------------------------------------------------------
+
+def _answers_for(engine, state: CallState) -> list[Heard]:
+    expect = engine.expecting(state)
+    intents = {"silence", "unclear", "repeat", "wait", "back", "help", "agent", "hazard"}
+    if expect == "yes_no":
+        intents |= {"yes", "no"}
+    elif expect == "released":
+        intents |= {"released", "still_stuck", "yes", "no"}
+    elif expect == "connector":
+        intents |= {f"connector_{c}" for c in ANSWERS["connector"]}
+    else:
+        intents |= {"yes", "still_stuck", "released"}
+    heard = [Heard(i) for i in sorted(intents)]
+    heard.append(Heard("released", certain=False))
+    return heard
+
+
+def _key(state: CallState):
+    return (state.node, state.mode, state.tries, state.repeats > 1, state.connector)
+
+
+def test_every_path_ends_and_every_end_is_reachable(engine):
+    """Explore every answer at every question: no dead end, no loop without a way out."""
+    start = engine.start()
+    graph: dict = {}
+    outcomes_seen = set()
+    todo = deque([start])
+    seen = set()
+    while todo:
+        reply = todo.popleft()
+        assert reply.question is not None or reply.outcome is not None, "a reply that neither asks nor ends"
+        if reply.outcome:
+            outcomes_seen.add(reply.outcome)
+            continue
+        key = _key(reply.state)
+        if key in seen:
+            continue
+        seen.add(key)
+        graph[key] = set()
+        for heard in _answers_for(engine, reply.state):
+            nxt = engine.answer(reply.state, heard)
+            graph[key].add(("end", nxt.outcome) if nxt.outcome else _key(nxt.state))
+            todo.append(nxt)
+    assert outcomes_seen >= {"released", "hazard", "agent"}
+    # From every reachable question, some ending is reachable (no trap).
+    for key in graph:
+        stack, visited, found = [key], set(), False
+        while stack and not found:
+            k = stack.pop()
+            for nxt in graph.get(k, ()):
+                if nxt[0] == "end":
+                    found = True
+                    break
+                if nxt not in visited:
+                    visited.add(nxt)
+                    stack.append(nxt)
+        assert found, f"no way out from {key}"
+    # Every question of the flow is visited.
+    asked = {k[0] for k in graph}
+    questions = {n.id for n in engine.flow.nodes.values() if n.kind == "ask"}
+    assert questions <= asked, questions - asked
+
+
+def test_wait_timeout_is_at_least_twenty_seconds():
+    assert WAIT_SECONDS >= 20
+
+
+def test_silence_never_hangs_up_on_a_stuck_caller(engine):
+    """Only a confirmed release, or the hazard goodbye, end a call without a person."""
+    for node in engine.flow.nodes.values():
+        if node.kind != "ask":
+            continue
+        state = at(engine, node.id, connector="ccs")
+        for _ in range(engine.flow.retries + 2):
+            reply = engine.answer(state, Heard("silence"))
+            if reply.outcome:
+                assert reply.outcome == "agent", (node.id, reply.outcome)
+                break
+            state = reply.state
+        else:
+            pytest.fail(f"silence at {node.id} never ends in a person")

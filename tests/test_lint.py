@@ -1,0 +1,158 @@
+"""Broken flows and prompts are caught, with the file, the line and what is wrong."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ivr import cli, content
+from ivr.app import create_app
+from ivr.content import ContentError
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOW = ROOT / "flows" / "stuck_connector.yaml"
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A copy of the real flow and prompts to break."""
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def problems(tree) -> list[str]:
+    with pytest.raises(ContentError) as info:
+        content.load(tree / "flows", tree / "prompts")
+    return [str(p) for p in info.value.problems]
+
+
+def line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def test_the_shipped_flow_is_clean():
+    loaded = content.load(ROOT / "flows", ROOT / "prompts")
+    assert loaded.flow.start == "welcome"
+
+
+def test_unknown_target(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "still_stuck: lock_unlock", "still_stuck: lock_unlok")
+    found = problems(tree)
+    assert any("'lock_unlok'" in p and "not a node" in p and "unlock_cycle" in p for p in found), found
+    assert all(p.startswith(str(flow)) for p in found)
+
+
+def test_unreachable_node(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "nodes:\n", "nodes:\n  orphan:\n    end: goodbye\n    say: released\n")
+    found = problems(tree)
+    assert any(p == f"{flow}:{line_of(flow, 'orphan:')}: node 'orphan': unreachable: no path from start leads here" for p in found), found
+
+
+def test_question_without_silence_path(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "  silence: agent_after_silence    # ...a person, never a hang-up\n", "")
+    found = problems(tree)
+    assert any("no `silence` path" in p and "'session_screen'" in p for p in found), found
+
+
+def test_question_missing_an_answer(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "      yes: chademo_locked\n", "")
+    found = problems(tree)
+    assert any("'chademo_light'" in p and "yes" in p for p in found), found
+
+
+def test_missing_prompt_key(tree):
+    edit(tree / "prompts" / "en-US.yaml", "  reseat: ", "  reseat_old: ")
+    found = problems(tree)
+    assert any("prompt 'reseat' is missing in en-US" in p for p in found), found
+    assert any("prompt 'reseat_old' is never used" in p for p in found), found
+
+
+def test_no_agent_reachable(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    # A self-contained loop: two questions that only lead to each other.
+    edit(flow, "nodes:\n", """nodes:
+  trap_a:
+    ask: reseat
+    expect: yes_no
+    silence: trap_b
+    not_understood: trap_b
+    on: {yes: trap_b, no: trap_b}
+  trap_b:
+    ask: reseat
+    expect: yes_no
+    silence: trap_a
+    not_understood: trap_a
+    on: {yes: trap_a, no: trap_a}
+""")
+    edit(flow, "      yes: connector\n      no: stop_session", "      yes: trap_a\n      no: stop_session")
+    found = problems(tree)
+    assert any("'trap_a'" in p and "no agent can be reached" in p for p in found), found
+
+
+def test_release_step_after_hazard(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "      no: hazard_goodbye", "      no: reseat")
+    found = problems(tree)
+    assert any("release step can be reached after a hazard" in p for p in found), found
+
+
+def test_say_loop(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "    next: confirm_stopped", "    next: ccs_rigid")
+    found = problems(tree)
+    assert any("'ccs_rigid'" in p and "loops back" in p for p in found), found
+
+
+def test_yaml_syntax_error_points_at_the_line(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "    expect: yes_no\n    timeout: 12", "    expect: [yes_no\n    timeout: 12")
+    found = problems(tree)
+    assert len(found) == 1 and found[0].startswith(f"{flow}:") and "not valid YAML" in found[0]
+
+
+def test_wrong_shape_is_refused_with_its_line(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "    expect: yes_no\n    timeout: 12", "    expect: maybe\n    timeout: 12")
+    found = problems(tree)
+    assert found == [f"{flow}:{line_of(flow, 'expect: maybe')}: node 'session_screen': expect must be one of yes_no, released, connector"]
+
+
+def test_yes_and_no_keys_are_not_booleans(tree):
+    """YAML 1.1 would read on/yes/no as booleans; operators shouldn't need quotes."""
+    loaded = content.load(tree / "flows", tree / "prompts")
+    assert set(loaded.flow["session_screen"].on) == {"yes", "no"}
+
+
+def test_the_app_refuses_to_start_on_a_broken_flow(tree, env):
+    edit(tree / "flows" / "stuck_connector.yaml", "still_stuck: reseat", "still_stuck: nowhere")
+    with pytest.raises(ContentError) as info:
+        create_app({**env, "IVR_FLOWS_DIR": str(tree / "flows"), "IVR_PROMPTS_DIR": str(tree / "prompts")})
+    assert "stuck_connector.yaml:" in str(info.value) and "'nowhere'" in str(info.value)
+
+
+def test_ivr_lint_exit_codes(tree, monkeypatch):
+    monkeypatch.setenv("IVR_FLOWS_DIR", str(tree / "flows"))
+    monkeypatch.setenv("IVR_PROMPTS_DIR", str(tree / "prompts"))
+    runner = CliRunner()
+    ok = runner.invoke(cli.main, ["lint"])
+    assert ok.exit_code == 0 and ok.output.startswith("ok:")
+    edit(tree / "flows" / "stuck_connector.yaml", "still_stuck: reseat", "still_stuck: nowhere")
+    bad = runner.invoke(cli.main, ["lint"])
+    assert bad.exit_code == 1
+    assert "stuck_connector.yaml:" in bad.output and "node 'lock_unlock'" in bad.output
