@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Mapping
 
+from . import phrases
 from .flow import Flow, Node
 from .prompts import Catalog
 
@@ -173,6 +174,10 @@ class Engine:
         if intent == "silence":
             return self._retry(state, node, "silence", node.silence)
         key = answer_key(intent, node.expect)
+        if heard.heard and (intent == "unclear" or (node.expect == "yes_no" and intent in ("yes", "no"))):
+            # The question's own words ("it's rigid", "not charging") say more
+            # than a bare yes or no found in the same sentence.
+            key = phrases.match(heard.heard, self._catalog(state).words.get(node.id, {})) or key
         if key in node.on:
             if key == "released" and not heard.certain:
                 return self._confirm(state)

@@ -161,3 +161,13 @@ def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
                 yield Problem(flow.path, line, f"{where}prompt {key!r} is missing in {language} ({catalog.path})")
         for key in sorted(set(catalog.texts) - set(needed)):
             yield Problem(catalog.path, catalog.lines.get(key, 1), f"prompt {key!r} is never used by the flow")
+        for node_id, answers in sorted(catalog.words.items()):
+            node = flow.nodes.get(node_id)
+            if node is None or node.kind != "ask":
+                yield Problem(catalog.path, catalog.words_line, f"words.{node_id}: no question {node_id!r} in the flow")
+                continue
+            for answer in answers:
+                if answer == "released":
+                    yield Problem(catalog.path, catalog.words_line, f"words.{node_id}.released: a release must be heard clearly, not matched from a word list")
+                elif answer not in node.on:
+                    yield Problem(catalog.path, catalog.words_line, f"words.{node_id}.{answer}: not an answer of that question ({', '.join(node.on)})")

@@ -7,7 +7,7 @@ needs (SYSTEM_KEYS). Lint checks that every language has every key.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -41,6 +41,8 @@ class Catalog:
     path: str
     texts: Mapping[str, str]
     lines: Mapping[str, int]
+    words: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    words_line: int = 1
 
     def text(self, key: str, **params: str) -> str:
         text = self.texts[key]
@@ -73,7 +75,27 @@ def parse(data, path: str) -> Catalog:
     if not isinstance(name, str) or not name.strip():
         raise SourceError(path, data.line_of("name"), "`name` must name the language in words, e.g. Spanish")
     return Catalog(language, name.strip(), voice.strip(), path, MappingProxyType(texts),
-                   MappingProxyType(dict(prompts.key_lines)))
+                   MappingProxyType(dict(prompts.key_lines)), _words(data.get("words"), path),
+                   data.line_of("words"))
+
+
+def _words(raw, path: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    """`words:` node id -> answer -> phrases a caller may use for that answer."""
+    if raw is None:
+        return MappingProxyType({})
+    if not isinstance(raw, LineDict):
+        raise SourceError(path, None, "`words` must map node ids to answers and phrases")
+    result = {}
+    for node_id, answers in raw.items():
+        if not isinstance(answers, LineDict):
+            raise SourceError(path, raw.line_of(node_id), f"words.{node_id}: expected answers with lists of phrases")
+        per_node = {}
+        for answer, phrases in answers.items():
+            if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+                raise SourceError(path, answers.line_of(answer), f"words.{node_id}.{answer}: expected a list of phrases")
+            per_node[str(answer)] = tuple(phrases)
+        result[str(node_id)] = MappingProxyType(per_node)
+    return MappingProxyType(result)
 
 
 def load_all(directory: Path) -> dict[str, Catalog]:

@@ -156,3 +156,17 @@ def test_ivr_lint_exit_codes(tree, monkeypatch):
     bad = runner.invoke(cli.main, ["lint"])
     assert bad.exit_code == 1
     assert "stuck_connector.yaml:" in bad.output and "node 'lock_unlock'" in bad.output
+
+
+def test_words_for_an_unknown_question_or_answer(tree):
+    prompts = tree / "prompts" / "en-US.yaml"
+    edit(prompts, "  ccs_button:\n    yes:", "  ccs_buton:\n    yes:")
+    found = problems(tree)
+    assert any("words.ccs_buton: no question 'ccs_buton'" in p for p in found), found
+
+
+def test_words_may_not_stand_for_a_release(tree):
+    prompts = tree / "prompts" / "en-US.yaml"
+    edit(prompts, "words:\n", "words:\n  reseat:\n    released: [free]\n")
+    found = problems(tree)
+    assert any("words.reseat.released" in p and "heard clearly" in p for p in found), found
