@@ -55,6 +55,12 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         if log_errors:  # gunicorn shows a traceback; put the reason on one clear line first
             log.error("ivr cannot start: %s", exc)
         raise
+    for language in {settings.agent_language, *settings.number_languages.values()}:
+        if language not in content.catalogs:
+            exc = ConfigError(f"no prompts/{language}.yaml for a language named in IVR_AGENT_LANGUAGE or IVR_NUMBER_LANGUAGES")
+            if log_errors:
+                log.error("ivr cannot start: %s", exc)
+            raise exc
     if settings.dev and not settings.auth_token:
         log.warning("IVR_DEV=1 and no TWILIO_AUTH_TOKEN: webhook signatures are NOT checked. "
                     "Never expose this server to the internet.")

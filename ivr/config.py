@@ -31,9 +31,9 @@ class Settings:
     caller_id: str | None
     flows_dir: Path
     prompts_dir: Path
-    voice: str
     dial_timeout: int
-    extra: dict = field(default_factory=dict)
+    agent_language: str = "en-US"
+    number_languages: dict = field(default_factory=dict)
 
     @property
     def check_signatures(self) -> bool:
@@ -121,6 +121,28 @@ def load(env: Mapping[str, str]) -> Settings:
         caller_id=_phone(env, "IVR_CALLER_ID"),
         flows_dir=_data_dir(env, "IVR_FLOWS_DIR", "flows"),
         prompts_dir=_data_dir(env, "IVR_PROMPTS_DIR", "prompts"),
-        voice=(env.get("IVR_VOICE") or "Polly.Joanna-Neural").strip(),
         dial_timeout=_int(env, "IVR_DIAL_TIMEOUT", 25, 5, 120),
+        agent_language=_language(env, "IVR_AGENT_LANGUAGE") or "en-US",
+        number_languages=_number_languages(env),
     )
+
+
+def _language(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if raw and not re.match(r"^[a-z]{2}-[A-Z]{2}$", raw):
+        raise ConfigError(f"{name}={raw!r} is not a language tag: expected e.g. en-US or es-US")
+    return raw or None
+
+
+def _number_languages(env: Mapping[str, str]) -> dict[str, str]:
+    """IVR_NUMBER_LANGUAGES="+18005550199=es-US,+18005550100=en-US": a line per language."""
+    raw = (env.get("IVR_NUMBER_LANGUAGES") or "").strip()
+    result = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        number, _, language = item.partition("=")
+        number = re.sub(r"[\s().-]", "", number)
+        if not E164.match(number) or not re.match(r"^[a-z]{2}-[A-Z]{2}$", language.strip()):
+            raise ConfigError(
+                f"IVR_NUMBER_LANGUAGES: {item!r} is not NUMBER=LANGUAGE, e.g. +18005550199=es-US")
+        result[number] = language.strip()
+    return result

@@ -90,6 +90,8 @@ class Line:
 
     text: str
     slow: bool = False
+    voice: str | None = None      # another language's voice, e.g. for "Para español..."
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,8 @@ class Engine:
             node = self.flow[node_id]
             if node.kind == "say":
                 lines += self._lines(state, node.say)
+                if node_id == self.flow.start:
+                    lines += self._language_offers(state)
                 node_id = node.next
             elif node.kind == "branch":
                 node_id = node.cases.get(state.connector or "", node.default)
@@ -300,6 +304,15 @@ class Engine:
         asking = replace(state, node=node.id)
         return Reply(lines=tuple(lead) + body + keys, action=action, state=asking,
                      question=Question(node.expect, node.timeout, asking), node=node.id)
+
+    def _language_offers(self, state: CallState) -> tuple[Line, ...]:
+        """'Para español, oprima 9': each offered language speaks for itself."""
+        offers = []
+        for language in self.flow.settings.get("offer_languages", ()):
+            catalog = self.catalogs.get(language)
+            if catalog is not None and language != state.lang:
+                offers.append(Line(catalog.text("language_offer"), voice=catalog.voice, language=language))
+        return tuple(offers)
 
     def _catalog(self, state: CallState) -> Catalog:
         return self.catalogs.get(state.lang) or self.catalogs[self.default_language]

@@ -30,6 +30,7 @@ ANSWERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 })
 END_KINDS = ("released", "hazard", "agent", "goodbye")
 GLOBAL_COMMANDS = ("hazard", "agent", "released")
+LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 VARIABLES = ("connector",)
 
@@ -212,6 +213,11 @@ def parse(data, path: str) -> Flow:
         if key not in GLOBAL_COMMANDS:
             raise SourceError(path, globals_raw.line_of(key), f"globals: {key!r} is not a command (commands: {', '.join(GLOBAL_COMMANDS)})")
     settings = data.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise SourceError(path, data.line_of("settings"), "`settings` must be a mapping")
+    offers = settings.get("offer_languages", [])
+    if not isinstance(offers, list) or not all(isinstance(o, str) and LANGUAGE_TAG.match(o) for o in offers):
+        raise SourceError(path, settings.line_of("offer_languages"), "settings.offer_languages must list language tags like es-US")
     return Flow(
         name=str(data.get("flow") or Path(path).stem),
         path=path,

@@ -153,6 +153,9 @@ def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
             needed.setdefault(f"keys_{node.expect}", node.id)
     for key in SYSTEM_KEYS:
         needed.setdefault(key, None)
+    for language in flow.settings.get("offer_languages", ()):
+        if language not in catalogs:
+            yield Problem(flow.path, 1, f"settings.offer_languages: no prompts file for {language}")
     for language, catalog in sorted(catalogs.items()):
         for key, node_id in sorted(needed.items()):
             if key not in catalog:

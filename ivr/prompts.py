@@ -20,7 +20,7 @@ LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
 SYSTEM_KEYS = (
     "keys_yes_no", "keys_released", "keys_connector",
     "not_understood", "silence", "wait", "resume", "help", "first_step",
-    "confirm_released", "keep_going", "language_switched",
+    "confirm_released", "keep_going", "language_switched", "language_offer",
     "apology_transfer", "transfer_no_agent",
     "whisper", "whisper_caller", "whisper_accept", "whisper_steps_none",
     "whisper_hazard", "whisper_language",

@@ -25,6 +25,8 @@ class Voice:
 
 def _say(line, voice: Voice) -> Say:
     text, slow = (line, False) if isinstance(line, str) else (line.text, line.slow)
+    if getattr(line, "voice", None):  # a line in another language speaks with its own voice
+        voice = Voice(line.voice, line.language or voice.language)
     say = Say(voice=voice.name, language=voice.language)
     if slow:
         say.prosody(text, rate=SLOW_RATE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 
 from flask import Blueprint, Response, abort, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -166,7 +167,8 @@ def incoming():
     svc.recorder.call_started(call_sid(), request.form.get("From"), request.form.get("To"),
                               content.default_language)
     log.info("call %s from %s", call_sid(), handoff.masked(request.form.get("From")))
-    reply = content.engine.start()
+    to = re.sub(r"[\s().-]", "", request.form.get("To") or "")
+    reply = content.engine.start(svc.settings.number_languages.get(to))
     record(reply, None, None)
     return xml(render_reply(reply))
 
@@ -195,7 +197,7 @@ def turn():
 def whisper():
     """The agent's leg, before the bridge: the call's context, then press 1."""
     content = services().content
-    agent_catalog = content.catalogs[content.default_language]
+    agent_catalog = content.catalogs[services().settings.agent_language]
     try:
         state = CallState.from_params(request.args, content.flow, content.catalogs, questions_only=False)
     except BadState:
@@ -208,7 +210,7 @@ def whisper():
                                       hazard=request.args.get("hz") == "1",
                                       caller_language=content.catalogs[state.lang])
     accept = absolute("voice.whisper_accept", **request.args.to_dict())
-    return xml(twiml.whisper(lines, accept=accept, voice=voice_for(content.default_language)))
+    return xml(twiml.whisper(lines, accept=accept, voice=voice_for(agent_catalog.language)))
 
 
 @bp.post("/whisper/accept")

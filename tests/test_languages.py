@@ -1,0 +1,83 @@
+"""A language is a prompts file: served end to end, checked by lint."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from helpers import fields, gather, said, twiml
+from ivr import content
+from ivr.app import create_app
+from ivr.config import ConfigError
+from ivr.content import ContentError
+
+LINE = "+18005550123"
+
+
+def add_language(prompts_dir: Path, tag: str, name: str, voice: str, drop: str | None = None) -> None:
+    """Write a third language from the English file: same keys, marked sentences."""
+    english = yaml.safe_load((ROOT / "prompts" / "en-US.yaml").read_text())
+    texts = {key: (f"[{tag}] {text}" if text else "") for key, text in english["prompts"].items()}
+    if drop:
+        texts.pop(drop)
+    document = {"language": tag, "name": name, "voice": voice, "prompts": texts}
+    (prompts_dir / f"{tag}.yaml").write_text(yaml.safe_dump(document, allow_unicode=True))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
+    return tmp_path
+
+
+def test_a_third_language_is_just_a_file(tree, env):
+    add_language(tree / "prompts", "fr-CA", "French", "Polly.Gabrielle-Neural")
+    app = create_app({**env, "IVR_FLOWS_DIR": str(tree / "flows"), "IVR_PROMPTS_DIR": str(tree / "prompts"),
+                      "IVR_NUMBER_LANGUAGES": f"{LINE}=fr-CA"})
+    client = app.test_client()
+    root = twiml(client.post("/voice", data=fields(To=LINE)))
+    assert gather(root).get("language") == "fr-CA"
+    assert all(say.get("language") == "fr-CA" and say.get("voice") == "Polly.Gabrielle-Neural"
+               for say in root.iter("Say"))
+    assert said(root).startswith("[fr-CA]")
+    # Another number of the same app still answers in English.
+    english = twiml(client.post("/voice", data=fields(To="+18005550199")))
+    assert gather(english).get("language") == "en-US"
+
+
+def test_a_missing_key_in_any_language_fails_lint(tree):
+    add_language(tree / "prompts", "fr-CA", "French", "Polly.Gabrielle-Neural", drop="reseat")
+    with pytest.raises(ContentError) as info:
+        content.load(tree / "flows", tree / "prompts")
+    assert any("prompt 'reseat' is missing in fr-CA" in str(p) for p in info.value.problems)
+
+
+def test_an_unknown_line_language_refuses_to_start(env):
+    with pytest.raises(ConfigError):
+        create_app({**env, "IVR_NUMBER_LANGUAGES": f"{LINE}=de-DE"})
+    with pytest.raises(ConfigError):
+        create_app({**env, "IVR_NUMBER_LANGUAGES": "not-a-number=es-US"})
+
+
+def test_offered_languages_speak_in_their_own_voice(tree, env):
+    add_language(tree / "prompts", "fr-CA", "French", "Polly.Gabrielle-Neural")
+    flow = tree / "flows" / "stuck_connector.yaml"
+    flow.write_text(flow.read_text().replace("start: welcome\n", "start: welcome\nsettings:\n  offer_languages: [fr-CA]\n", 1))
+    app = create_app({**env, "IVR_FLOWS_DIR": str(tree / "flows"), "IVR_PROMPTS_DIR": str(tree / "prompts")})
+    root = twiml(app.test_client().post("/voice", data=fields()))
+    offers = [s for s in root.iter("Say") if s.get("language") == "fr-CA"]
+    assert len(offers) == 1 and offers[0].get("voice") == "Polly.Gabrielle-Neural"
+    assert offers[0].text.startswith("[fr-CA]")
+    assert gather(root).get("language") == "en-US"
+
+
+def test_offering_a_language_without_prompts_fails_lint(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    flow.write_text(flow.read_text().replace("start: welcome\n", "start: welcome\nsettings:\n  offer_languages: [de-DE]\n", 1))
+    with pytest.raises(ContentError) as info:
+        content.load(tree / "flows", tree / "prompts")
+    assert any("no prompts file for de-DE" in str(p) for p in info.value.problems)
