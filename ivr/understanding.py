@@ -262,12 +262,13 @@ scorching melt melts melting melted molten hot overheat overheating overheated s
 shocks shocked shocking electrocuted electrocute electrocution zapped zap explode
 exploded exploding explosion fumes smell smells smelling smelt smelled smelly stink stinks
 stinky odor odour
-sizzling crackling injured injury hurt bleeding humo fuego chispas chispa quema quemando
+sizzling crackling injured injury hurt bleeding ambulance paramedic paramedics 911
+police humo fuego chispas chispa quema quemando
 quemado caliente descarga incendio llamas
 """.split())
 _HAZARD_RX = _rx(r"emergency(?! (?:release|cable|pull|latch|handle|unlock|override|lever))",
                  r"on fire", r"caught fire", r"electric(?:al)? shock", r"got a shock",
-                 r"hurt (?:my|me)")
+                 r"hurt (?:my|me)", r"nine one one", r"9 1 1")
 
 _AGENT_STRONG = _rx(
     r"agent", r"operator", r"representative", r"rep", r"human", r"real person", r"live person",
@@ -401,9 +402,10 @@ _MOTION_RX = _rx(r"budge", r"budged", r"budging", r"move", r"moved", r"moves", r
                  r"get it", r"pull it", r"let me", r"open", r"opened", r"opening", r"work")
 # Completed forms: "it's coming out" or "I'll pull it out" may be a garbled "it's not
 # coming out" / "I can't pull it out"; "it came out" and "unplugged" say it happened.
+# Not here: "worked" (a garbled "didn't work"), "unlocked" (the car, not the connector).
 _DONE_FORMS = frozenset("""
 came popped is pulled got slid yanked fell eased taken sprang jumped backed free freed
-loose released unplugged unlocked unlatched disconnected detached removed let
+loose released unplugged disconnected detached removed let
 trick success successful separated away apart off out salio solto suelto libre
 desconectado
 """.split()) - {"out", "off"}
