@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from flask import Flask
+from sqlalchemy.exc import ArgumentError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, content as content_module, db
@@ -39,6 +40,17 @@ def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _prepare_database(engine, settings: Settings) -> None:
+    """Upgrade the schema, then drop calls past retention; a database that is down
+    must not stop the line: calls go on unrecorded, and the log says why."""
+    try:
+        db.migrate(engine)
+        if settings.retention_days:
+            db.purge(engine, settings.retention_days)
+    except Exception:  # noqa: BLE001 - the phone line matters more than its records
+        log.exception("the database at DATABASE_URL is not usable; calls go on without being recorded")
 
 
 def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True) -> Flask:
@@ -72,11 +84,19 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         # One trusted hop (a Heroku-style router) terminates TLS and says so.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
-    engine = db.connect(settings.database_url)
-    db.create_schema(engine)
+    try:
+        engine = db.connect(settings.database_url)
+    except ArgumentError as exc:
+        exc = ConfigError(f"DATABASE_URL is not a database URL ({exc}): expected e.g. "
+                          "sqlite:///ivr.db or postgresql://user:password@host:5432/name")
+        if log_errors:
+            log.error("ivr cannot start: %s", exc)
+        raise exc from None
+    _prepare_database(engine, settings)
     app.extensions["ivr"] = Services(settings, content, db.Recorder(engine))
 
-    from .views import health, voice
+    from .views import dashboard, health, voice
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(dashboard.bp)
     return app

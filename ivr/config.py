@@ -13,6 +13,7 @@ from typing import Mapping
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PACKAGE_ROOT = Path(__file__).resolve().parent
+DEFAULT_DATABASE_URL = "sqlite:///ivr.db"
 
 
 class ConfigError(Exception):
@@ -34,6 +35,8 @@ class Settings:
     dial_timeout: int
     agent_language: str = "en-US"
     number_languages: dict = field(default_factory=dict)
+    dashboard_password: str | None = None
+    retention_days: int | None = None
 
     @property
     def check_signatures(self) -> bool:
@@ -114,7 +117,7 @@ def load(env: Mapping[str, str]) -> Settings:
         auth_token=auth_token,
         account_sid=account_sid,
         agent_number=_phone(env, "IVR_AGENT_NUMBER"),
-        database_url=(env.get("DATABASE_URL") or "sqlite:///ivr.db").strip(),
+        database_url=(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL).strip(),
         public_url=_public_url(env),
         dev=dev,
         support_number=_phone(env, "IVR_SUPPORT_NUMBER"),
@@ -124,6 +127,8 @@ def load(env: Mapping[str, str]) -> Settings:
         dial_timeout=_int(env, "IVR_DIAL_TIMEOUT", 25, 5, 120),
         agent_language=_language(env, "IVR_AGENT_LANGUAGE") or "en-US",
         number_languages=_number_languages(env),
+        dashboard_password=(env.get("IVR_DASHBOARD_PASSWORD") or "").strip() or None,
+        retention_days=_int(env, "IVR_RETENTION_DAYS", 0, 1, 36500) or None,
     )
 
 

@@ -1,22 +1,33 @@
-"""Calls and turns on DATABASE_URL, through SQLAlchemy Core.
+"""Calls and turns on DATABASE_URL, through SQLAlchemy Core; the schema through Alembic.
 
 Recording must never slow or break a call: every write here is best effort,
 logged on failure and never raised into the webhook. A webhook that Twilio
-retries carries the same request key, so it is recorded once.
+retries carries the same request key, so it is recorded once; status callbacks
+apply in SequenceNumber order whatever order they arrive in.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
-from datetime import datetime, timezone
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from sqlalchemy import (Column, DateTime, Float, ForeignKey, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint, create_engine, event, insert, select,
-                        update)
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text, UniqueConstraint, case, create_engine, delete, event,
+                        inspect, or_, select, text, update)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from .handoff import masked
+from .reports import CallRecord, Turn
 
 log = logging.getLogger(__name__)
 metadata = MetaData()
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant will do: it names the lock two workers take to migrate one at a time.
+MIGRATION_LOCK = 0x1F5_0C0DE
 
 calls = Table(
     "calls", metadata,
@@ -33,6 +44,7 @@ calls = Table(
     Column("status", String(16)),
     Column("status_seq", Integer),
     Column("duration_s", Integer),
+    Index("ix_calls_started_at", "started_at"),
 )
 
 events = Table(
@@ -59,8 +71,22 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def normalize_url(url: str) -> str:
+    """Heroku-style postgres:// and plain postgresql:// URLs use the psycopg (v3) driver."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def connect(url: str) -> Engine:
-    """An engine for `url`; SQLite gets a busy timeout and WAL so two workers share it."""
+    """An engine for `url`, quick to give up: a slow database must not hold a caller.
+
+    SQLite gets a busy timeout and WAL so two workers share it; PostgreSQL a
+    connect timeout, a pool timeout and a statement timeout.
+    """
+    url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
 
@@ -72,12 +98,98 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=3,
+                               connect_args=connect_args)
+        if engine.dialect.name == "postgresql":
+            @event.listens_for(engine, "connect")
+            def _pg_timeouts(dbapi_connection, _record):
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SET statement_timeout = 3000")
+                dbapi_connection.commit()
     return engine
 
 
+# -- the schema -----------------------------------------------------------------------
+
+def _alembic_config(connection: Connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(engine: Engine):
+    """Two workers starting at once: the second waits while the first migrates.
+
+    flock on the database file itself; SQLite's own locks are fcntl byte ranges,
+    which Linux keeps apart from flock.
+    """
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest schema, keeping every row.
+
+    Safe when several workers start at once: PostgreSQL takes an advisory lock
+    for the transaction, SQLite a lock on the file. A database made by the
+    recorder before migrations existed is stamped at the first revision first.
+    """
+    from alembic import command
+
+    lock = _sqlite_file_lock(engine) if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    with lock, engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config = _alembic_config(connection)
+        tables = set(inspect(connection).get_table_names())
+        if "calls" in tables and "alembic_version" not in tables:
+            log.info("database made before migrations: stamping it at revision 0001")
+            command.stamp(config, "0001")
+        command.upgrade(config, "head")
+
+
 def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
+    """Kept for callers of the old name: the schema now comes from the migrations."""
+    migrate(engine)
+
+
+def revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or None before the first migration."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+# -- recording ------------------------------------------------------------------------
+
+def _insert(conn: Connection, table: Table):
+    """An INSERT that skips rows whose key is already there (Twilio's retries, races).
+
+    Add .returning(...) to learn whether the row went in: rowcount is not reliable
+    for skipped rows across drivers.
+    """
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise RuntimeError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
 
 
 class Recorder:
@@ -86,17 +198,18 @@ class Recorder:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def call_started(self, call_sid: str, from_number: str | None, to_number: str | None, language: str) -> None:
+    def call_started(self, call_sid: str, from_number: str | None, to_number: str | None, language: str,
+                     station_id: str | None = None) -> None:
         def write(conn):
-            exists = conn.execute(select(calls.c.call_sid).where(calls.c.call_sid == call_sid)).first()
-            if exists:  # a retried first webhook, or a turn recorded it first
-                conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(
-                    from_number=from_number, to_number=to_number))
-                return
-            conn.execute(insert(calls).values(
+            inserted = conn.execute(_insert(conn, calls).values(
                 call_sid=call_sid, from_number=from_number, to_number=to_number,
-                started_at=now(), language=language, outcome="in_progress"))
-        self._run(write)
+                started_at=now(), language=language, station_id=station_id, outcome="in_progress")
+                .returning(calls.c.call_sid)).first()
+            if inserted is None:  # a retried first webhook, or a status callback came first
+                known = {"station_id": station_id} if station_id else {}
+                conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(
+                    from_number=from_number, to_number=to_number, **known))
+        self._run(write, call_sid)
 
     def turn(self, call_sid: str, request_key: str, *, node: str | None, speech: str | None,
              digits: str | None, confidence: float | None, intent: str | None, action: str,
@@ -104,59 +217,108 @@ class Recorder:
              outcome: str | None = None) -> None:
         def write(conn):
             self._ensure_call(conn, call_sid, language)
-            # A retried webhook carries the same request key: the unique
-            # constraint refuses the second copy and _run lets it go.
-            conn.execute(insert(events).values(
+            added = conn.execute(_insert(conn, events).values(
                 call_sid=call_sid, request_key=request_key, at=now(), node=node,
                 speech=(speech or None) and speech[:500], digits=(digits or None) and digits[:32],
-                confidence=confidence, intent=intent, action=action[:64], next_node=next_node))
-            changes = {"last_node": next_node}
+                confidence=confidence, intent=intent and intent[:32], action=action[:64], next_node=next_node)
+                .returning(events.c.id)).first()
+            if added is None:
+                log.info("call %s: a repeated webhook, recorded once", call_sid)
+                return  # the same turn again must not move the call back
+            changes = {}
+            if next_node:
+                changes["last_node"] = next_node
             if language:
                 changes["language"] = language
             if connector:
                 changes["connector"] = connector
             if outcome:
                 changes["outcome"] = outcome
-            conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(**changes))
-        self._run(write)
+            if changes:
+                conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(**changes))
+        self._run(write, call_sid)
 
     def outcome(self, call_sid: str, outcome: str) -> None:
-        self._run(lambda conn: conn.execute(
-            update(calls).where(calls.c.call_sid == call_sid).values(outcome=outcome)))
-
-    def status(self, call_sid: str, status: str, duration: int | None, sequence: int | None) -> None:
-        """Apply a status callback unless a later one (by SequenceNumber) is already in."""
         def write(conn):
             self._ensure_call(conn, call_sid, None)
-            row = conn.execute(select(calls.c.status_seq, calls.c.outcome).where(calls.c.call_sid == call_sid)).first()
-            if row and row.status_seq is not None and sequence is not None and sequence <= row.status_seq:
-                return
-            changes = {"status": status, "status_seq": sequence}
+            conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(outcome=outcome))
+        self._run(write, call_sid)
+
+    def status(self, call_sid: str, status: str, duration: int | None, sequence: int | None) -> None:
+        """Apply a status callback unless a later one (by SequenceNumber) is already in.
+
+        One conditional UPDATE, so two workers handling two callbacks at once
+        cannot let the older one win.
+        """
+        def write(conn):
+            self._ensure_call(conn, call_sid, None)
+            changes = {"status": status}
+            if sequence is not None:
+                changes["status_seq"] = sequence
             if duration is not None:
                 changes["duration_s"] = duration
             if status in FINAL_STATUSES:
                 changes["ended_at"] = now()
-                if row and row.outcome == "in_progress":
-                    changes["outcome"] = "abandoned"
-            conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(**changes))
-        self._run(write)
+                changes["outcome"] = case((calls.c.outcome == "in_progress", "abandoned"),
+                                          else_=calls.c.outcome)
+            newer = or_(calls.c.status_seq.is_(None), calls.c.status_seq < sequence) \
+                if sequence is not None else calls.c.status_seq.is_(None)
+            conn.execute(update(calls).where(calls.c.call_sid == call_sid, newer).values(**changes))
+        self._run(write, call_sid)
 
     def _ensure_call(self, conn, call_sid: str, language: str | None) -> None:
-        exists = conn.execute(select(calls.c.call_sid).where(calls.c.call_sid == call_sid)).first()
-        if not exists:
-            conn.execute(insert(calls).values(call_sid=call_sid, started_at=now(),
-                                              language=language, outcome="in_progress"))
+        conn.execute(_insert(conn, calls).values(call_sid=call_sid, started_at=now(),
+                                                 language=language, outcome="in_progress"))
 
-    def _run(self, write) -> None:
-        """One transaction; an IntegrityError means a duplicate or a race, tried once more."""
-        for attempt in (1, 2):
-            try:
-                with self.engine.begin() as conn:
-                    write(conn)
-                return
-            except IntegrityError:
-                if attempt == 2:
-                    log.info("duplicate webhook not recorded twice")
-            except SQLAlchemyError:
-                log.exception("recording failed; the call goes on")
-                return
+    def _run(self, write, call_sid: str) -> None:
+        """One transaction; any failure is logged and the call goes on."""
+        try:
+            with self.engine.begin() as conn:
+                write(conn)
+        except Exception:  # noqa: BLE001 - recording must never break a call
+            log.exception("recording call %s failed; the call goes on", call_sid)
+
+
+# -- reading and purging ------------------------------------------------------------------
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def load_calls(engine: Engine, since: datetime | None = None) -> list[CallRecord]:
+    """Every call started at or after `since`, oldest first, with its turns in order.
+
+    Caller numbers leave the database masked: reports and listings never need more.
+    """
+    query = select(calls).order_by(calls.c.started_at, calls.c.call_sid)
+    turns = select(events).join(calls, calls.c.call_sid == events.c.call_sid).order_by(
+        events.c.call_sid, events.c.at, events.c.id)
+    if since is not None:
+        query = query.where(calls.c.started_at >= since)
+        turns = turns.where(calls.c.started_at >= since)
+    by_call: dict[str, list[Turn]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+        for row in conn.execute(turns).mappings():
+            by_call.setdefault(row["call_sid"], []).append(Turn(
+                at=_utc(row["at"]), node=row["node"], speech=row["speech"], digits=row["digits"],
+                confidence=row["confidence"], intent=row["intent"], action=row["action"],
+                next_node=row["next_node"]))
+    return [CallRecord(
+        call_sid=row["call_sid"], caller=masked(row["from_number"]), called=row["to_number"],
+        started_at=_utc(row["started_at"]), ended_at=_utc(row["ended_at"]), language=row["language"],
+        connector=row["connector"], station_id=row["station_id"], outcome=row["outcome"],
+        last_node=row["last_node"], status=row["status"], duration_s=row["duration_s"],
+        turns=tuple(by_call.get(row["call_sid"], ()))) for row in rows]
+
+
+def purge(engine: Engine, older_than_days: int, at: datetime | None = None) -> int:
+    """Delete calls (and their turns) started more than `older_than_days` ago; return how many."""
+    cutoff = (at or now()) - timedelta(days=older_than_days)
+    old = select(calls.c.call_sid).where(calls.c.started_at < cutoff)
+    with engine.begin() as conn:
+        conn.execute(delete(events).where(events.c.call_sid.in_(old)))
+        return conn.execute(delete(calls).where(calls.c.started_at < cutoff)).rowcount

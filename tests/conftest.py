@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from ivr.app import create_app
+from ivr.db import normalize_url
 from ivr.simulator import Call
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +25,25 @@ def _no_twilio_region(monkeypatch):
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/ivr-test.db"
+def database_url(tmp_path):
+    """A fresh SQLite file, or TEST_DATABASE_URL; on PostgreSQL a fresh schema per test."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path}/ivr-test.db"
+        return
+    url = normalize_url(url)
+    if not url.startswith("postgresql"):
+        yield url
+        return
+    schema = "test_" + uuid.uuid4().hex[:16]
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    # libpq's `options` puts every connection of the test, in any process, in the schema.
+    yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture
@@ -47,7 +67,9 @@ def signed_env(env) -> dict:
 
 @pytest.fixture
 def app(env):
-    return create_app(env)
+    app = create_app(env)
+    yield app
+    app.extensions["ivr"].recorder.engine.dispose()
 
 
 @pytest.fixture

@@ -82,6 +82,12 @@ def call_sid() -> str:
     return (request.form.get("CallSid") or "unknown")[:64]
 
 
+def station_id() -> str | None:
+    """The station a number stands for: ?station=ID on its voice URL (ivr configure-number --station)."""
+    raw = request.args.get("station", "")
+    return raw if re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", raw) else None
+
+
 def voice_for(lang: str | None) -> twiml.Voice:
     content = services().content
     catalog = content.catalogs.get(lang or "") or content.catalogs[content.default_language]
@@ -165,7 +171,7 @@ def incoming():
     svc = services()
     content = svc.content
     svc.recorder.call_started(call_sid(), request.form.get("From"), request.form.get("To"),
-                              content.default_language)
+                              content.default_language, station_id=station_id())
     log.info("call %s from %s", call_sid(), handoff.masked(request.form.get("From")))
     to = re.sub(r"[\s().-]", "", request.form.get("To") or "")
     reply = content.engine.start(svc.settings.number_languages.get(to))

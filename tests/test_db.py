@@ -1,0 +1,264 @@
+"""Recording calls: through the real webhooks, on SQLite or TEST_DATABASE_URL (PostgreSQL).
+
+Each test gets its own database (a SQLite file, or a fresh PostgreSQL schema).
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, insert, select, text
+
+from bench.procfile import procfile_server
+from helpers import CALL_SID, action_of, fields, gather, twiml
+from ivr import db
+from ivr.app import create_app
+from ivr.config import ConfigError
+
+HEAD = "0002"
+
+
+def engine_of(app):
+    return app.extensions["ivr"].recorder.engine
+
+
+def the_call(app, sid=CALL_SID):
+    return {c.call_sid: c for c in db.load_calls(engine_of(app))}[sid]
+
+
+def start(client, **extra):
+    return twiml(client.post("/voice", data=fields(CallStatus="ringing", **extra)))
+
+
+def answer(client, root, **form):
+    return twiml(client.post(action_of(root), data=fields(**form)))
+
+
+def status(client, call_status, sequence, duration=None):
+    form = fields(CallStatus=call_status, SequenceNumber=str(sequence), CallbackSource="call-progress-events",
+                  Timestamp="Sun, 22 Nov 2026 03:40:00 +0000")
+    if duration is not None:
+        form["CallDuration"] = str(duration)
+    response = client.post("/voice/status", data=form)
+    assert response.status_code == 204
+
+
+# -- calls through the webhooks ----------------------------------------------------------
+
+def test_released_call_records_outcome_steps_connector_and_duration(client, app):
+    root = start(client)
+    root = answer(client, root, Digits="1")                                   # the session has ended
+    root = answer(client, root, SpeechResult="it's a CCS plug", Confidence="0.87")
+    root = answer(client, root, SpeechResult="it came out", Confidence="0.93")
+    assert gather(root) is None
+    status(client, "completed", 3, duration=95)
+
+    call = the_call(app)
+    assert call.outcome == "released"
+    assert call.connector == "ccs"
+    assert call.duration_s == 95
+    assert call.ended_at is not None and call.status == "completed"
+    assert call.caller == "***0123"
+    assert [t.node for t in call.turns] == [None, "session_screen", "connector", "unlock_fob"]
+    assert call.turns[2].speech == "it's a CCS plug" and call.turns[2].confidence == pytest.approx(0.87)
+    assert call.turns[2].intent == "connector_ccs" and call.turns[1].digits == "1"
+    assert call.turns[-1].next_node == "released"
+
+
+def test_caller_hanging_up_mid_flow_is_abandoned_where_they_were(client, app):
+    root = start(client)
+    answer(client, root, Digits="1")
+    status(client, "completed", 1, duration=20)
+    call = the_call(app)
+    assert call.outcome == "abandoned"
+    assert call.last_node == "connector"
+
+
+def test_hazard_and_transfer_outcomes(app, new_call):
+    hazard = new_call()
+    hazard.run(lambda event: {"SpeechResult": "there's smoke coming out", "Confidence": "0.9"}
+               if event.kind == "listen" else None)
+    assert the_call(app, hazard.sid).outcome == "hazard"
+
+    transfer = new_call()
+    transfer.run(lambda event: {"Digits": "0"} if event.kind == "listen" else {"DialCallStatus": "completed"})
+    call = the_call(app, transfer.sid)
+    assert call.outcome == "transferred"
+    assert any((t.action or "").startswith("dial:completed") for t in call.turns)
+
+
+def test_station_id_from_the_voice_url(client, app):
+    twiml(client.post("/voice?station=SF-0042", data=fields(CallStatus="ringing")))
+    assert the_call(app).station_id == "SF-0042"
+
+
+def test_status_callbacks_apply_in_sequence_order_whatever_the_arrival(client, app):
+    start(client)
+    status(client, "completed", 4, duration=61)
+    status(client, "in-progress", 2)           # late, older: must not undo "completed"
+    status(client, "ringing", 1)
+    call = the_call(app)
+    assert call.status == "completed" and call.duration_s == 61 and call.ended_at is not None
+    assert call.outcome == "abandoned"
+
+
+def test_status_callback_before_the_first_webhook_still_records_the_call(client, app):
+    status(client, "ringing", 0)
+    start(client)
+    call = the_call(app)
+    assert call.status == "ringing" and call.caller == "***0123" and call.outcome == "in_progress"
+
+
+def test_a_repeated_webhook_is_recorded_once(client, app):
+    root = start(client)
+    url = action_of(root)
+    form = fields(SpeechResult="yes", Confidence="0.9")
+    first = twiml(client.post(url, data=form))
+    again = twiml(client.post(url, data=form))   # Twilio's retry: same URL, same fields
+    assert action_of(first) == action_of(again)
+    twiml(client.post("/voice", data=fields(CallStatus="ringing")))  # a retried first webhook
+    assert [t.node for t in the_call(app).turns] == [None, "session_screen"]
+
+
+def test_a_later_turn_is_not_undone_by_a_late_repeat(client, app):
+    root = start(client)
+    url, form = action_of(root), fields(Digits="1")
+    root = twiml(client.post(url, data=form))
+    answer(client, root, Digits="1")             # now at unlock_fob
+    twiml(client.post(url, data=form))           # the first answer's retry arrives late
+    assert the_call(app).last_node == "unlock_fob"
+
+
+# -- recording never breaks a call --------------------------------------------------------
+
+def test_a_dropped_table_is_logged_and_the_call_goes_on(client, app, caplog):
+    with engine_of(app).begin() as conn:
+        conn.execute(text("DROP TABLE events"))
+    with caplog.at_level(logging.ERROR, logger="ivr.db"):
+        root = start(client)
+        root = answer(client, root, Digits="1")
+    assert gather(root) is not None               # the next question, not an apology
+    assert "recording call" in caplog.text and "the call goes on" in caplog.text
+    assert "+15555550123" not in caplog.text
+
+
+def test_an_unreachable_database_leaves_the_line_answering(env, caplog):
+    env = {**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing"}
+    with caplog.at_level(logging.ERROR):
+        app = create_app(env)
+        client = app.test_client()
+        root = start(client)
+        root = answer(client, root, Digits="1")
+    assert gather(root) is not None
+    assert client.post("/voice/status", data=fields(CallStatus="completed", SequenceNumber="1")).status_code == 204
+    assert "not usable" in caplog.text and "recording call" in caplog.text
+
+
+def test_a_malformed_database_url_stops_start_up_with_its_name(env):
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        create_app({**env, "DATABASE_URL": "not a url at all"})
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("postgres://u:p@h:5432/d", "postgresql+psycopg://u:p@h:5432/d"),
+    ("postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("sqlite:///ivr.db", "sqlite:///ivr.db"),
+])
+def test_heroku_style_urls_use_psycopg(given, expected):
+    assert db.normalize_url(given) == expected
+
+
+# -- the schema ------------------------------------------------------------------------------
+
+def test_migrations_build_exactly_the_tables_the_recorder_uses(app):
+    engine = engine_of(app)
+    assert db.revision(engine) == HEAD
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert differences == []
+
+
+def test_upgrading_a_database_from_before_migrations_keeps_its_calls(database_url):
+    from alembic import command
+
+    engine = db.connect(database_url)
+    with engine.begin() as conn:           # the schema as the first recorder left it
+        command.upgrade(db._alembic_config(conn), "0001")
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(insert(db.calls).values(call_sid="CA" + "1" * 32, started_at=db.now(), outcome="released"))
+    db.migrate(engine)
+    db.migrate(engine)                      # a second start changes nothing
+    assert db.revision(engine) == HEAD
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(db.calls)).scalar() == 1
+        assert "ix_calls_started_at" in {i["name"] for i in inspect(conn).get_indexes("calls")}
+    engine.dispose()
+
+
+def test_purge_deletes_old_calls_and_their_turns(client, app):
+    engine = engine_of(app)
+    start(client)
+    old_sid = "CA" + "0" * 32
+    with engine.begin() as conn:
+        conn.execute(insert(db.calls).values(call_sid=old_sid, started_at=db.now() - timedelta(days=100),
+                                             outcome="released"))
+        conn.execute(insert(db.events).values(call_sid=old_sid, request_key="k", at=db.now(), action="start"))
+    assert db.purge(engine, 30) == 1
+    assert [c.call_sid for c in db.load_calls(engine)] == [CALL_SID]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(db.events)
+                            .where(db.events.c.call_sid == old_sid)).scalar() == 0
+
+
+def test_retention_days_purges_at_start_up(env, database_url):
+    engine = db.connect(database_url)
+    db.migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(db.calls).values(call_sid="CA" + "0" * 32, outcome="released",
+                                             started_at=db.now() - timedelta(days=10)))
+    app = create_app({**env, "IVR_RETENTION_DAYS": "7"})
+    assert db.load_calls(engine_of(app)) == []
+    engine.dispose()
+
+
+# -- two gunicorn workers at once --------------------------------------------------------------
+
+def _post(base: str, path: str, form: dict) -> int:
+    request = urllib.request.Request(base + path, data=urllib.parse.urlencode(form).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def test_two_gunicorn_workers_migrate_and_record_at_once(env, database_url):
+    """The Procfile's server, two workers: both upgrade the schema as they start, then
+    record concurrent calls; every call and every status lands exactly once."""
+    server_env = {**env, "WEB_CONCURRENCY": "2", "IVR_AGENT_NUMBER": env["IVR_AGENT_NUMBER"]}
+    sids = [f"CA{n:032x}" for n in range(1, 25)]
+
+    def one_call(sid: str) -> tuple[int, int, int]:
+        form = fields(CallSid=sid, CallStatus="ringing")
+        first = _post(base, "/voice", form)
+        again = _post(base, "/voice", form)                     # Twilio's retry
+        done = _post(base, "/voice/status", fields(CallSid=sid, CallStatus="completed",
+                                                   CallDuration="33", SequenceNumber="2"))
+        return first, again, done
+
+    with procfile_server(server_env) as (base, _process):
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(one_call, sids))
+    assert all(r == (200, 200, 204) for r in results)
+
+    engine = db.connect(database_url)
+    recorded = {c.call_sid: c for c in db.load_calls(engine)}
+    engine.dispose()
+    assert set(recorded) == set(sids)
+    for call in recorded.values():
+        assert call.outcome == "abandoned" and call.duration_s == 33
+        assert [t.action for t in call.turns] == ["start"]
