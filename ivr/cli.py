@@ -121,3 +121,142 @@ def lint(flow_name: str) -> None:
     questions = sum(1 for n in loaded.flow.nodes.values() if n.kind == "ask")
     click.echo(f"ok: {loaded.flow.path}: {len(loaded.flow.nodes)} nodes, {questions} questions; "
                f"prompts in {', '.join(sorted(loaded.catalogs))}")
+
+
+# -- operators' tools: the call records, the flow diagram, the Twilio number --------
+
+def _records_engine():
+    """The database the line records to (DATABASE_URL), upgraded to the current schema."""
+    from . import db
+    from .config import DEFAULT_DATABASE_URL
+
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    try:
+        engine = db.connect(url)
+        db.migrate(engine)
+    except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
+        raise click.ClickException(f"cannot open the call records at DATABASE_URL: {exc}") from None
+    return engine
+
+
+def _utc(moment):
+    from datetime import timezone
+    return None if moment is None else moment.replace(tzinfo=timezone.utc)
+
+
+SINCE = click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), default=None,
+                     help="Only calls started on or after this date (UTC), e.g. 2026-01-31.")
+AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@main.command(help="List the recorded calls, one line each: start, CallSid, caller (last four), "
+                   "outcome, connector, duration, steps.")
+@SINCE
+@AS_JSON
+def calls(since, as_json: bool) -> None:
+    import json
+
+    from . import db, reports
+
+    records = db.load_calls(_records_engine(), _utc(since))
+    if as_json:
+        click.echo(json.dumps([reports.call_summary(c) for c in records], indent=2))
+        return
+    for record in records:
+        click.echo(reports.call_line(record))
+    if not records:
+        click.echo("no calls recorded" + (f" since {since:%Y-%m-%d}" if since else ""), err=True)
+
+
+@main.command(help="What the calls say: outcomes, the step that released the connector, "
+                   "where callers hung up, what the bot did not understand.")
+@SINCE
+@AS_JSON
+def report(since, as_json: bool) -> None:
+    import json
+
+    from . import db, reports
+
+    summary = reports.summarize(db.load_calls(_records_engine(), _utc(since)))
+    click.echo(json.dumps(summary, indent=2) if as_json else reports.report_text(summary), nl=as_json)
+
+
+@main.command(help="Delete calls (and their turns) older than --days, or IVR_RETENTION_DAYS.")
+@click.option("--days", type=click.IntRange(1, 36500), default=None,
+              help="Keep this many days of calls.  [default: $IVR_RETENTION_DAYS]")
+def purge(days: int | None) -> None:
+    from . import db
+
+    if days is None:
+        raw = os.environ.get("IVR_RETENTION_DAYS", "").strip()
+        if not raw.isdigit() or int(raw) < 1:
+            raise click.ClickException("say how long to keep calls: --days N, or IVR_RETENTION_DAYS=N")
+        days = int(raw)
+    deleted = db.purge(_records_engine(), days)
+    click.echo(f"deleted {deleted} call{'s' if deleted != 1 else ''} older than {days} days")
+
+
+@main.command(help="Draw the flow for review: Mermaid text (paste into a Markdown file) or SVG.")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True)
+@click.option("--flow", "flow_name", default=lambda: os.environ.get("IVR_FLOW", content_module.DEFAULT_FLOW),
+              show_default="$IVR_FLOW or stuck_connector")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+def graph(fmt: str, flow_name: str, output: str | None) -> None:
+    from . import diagram
+
+    try:
+        settings = config.load(_dev_env())
+        loaded = content_module.load(settings.flows_dir, settings.prompts_dir, flow_name)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ContentError as exc:
+        raise click.ClickException(f"the flow has problems; run `ivr lint`: {exc.problems[0]}") from None
+    if fmt == "svg":
+        import graphviz
+        try:
+            text = diagram.svg(loaded.flow)
+        except graphviz.ExecutableNotFound:
+            raise click.ClickException("SVG needs Graphviz's `dot`: apt-get install graphviz "
+                                       "(or use --format mermaid)") from None
+    else:
+        text = diagram.mermaid(loaded.flow)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command("configure-number", help="Point a Twilio number at this app: voice URL, status callback "
+                                       "and fallback URL, through the REST API (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).")
+@click.argument("number")
+@click.option("--url", "base_url", required=True, help="The app's public base URL, e.g. https://ivr.example.com")
+@click.option("--station", default=None, help="A station ID to record with every call to this number.")
+def configure_number(number: str, base_url: str, station: str | None) -> None:
+    import re
+
+    from twilio.base.exceptions import TwilioException, TwilioRestException
+    from twilio.rest import Client
+
+    from .numbers import NumberError, configure
+
+    compact = re.sub(r"[\s().-]", "", number)
+    if not config.E164.match(compact):
+        raise click.ClickException(f"{number!r} is not a phone number in E.164 form, e.g. +14155550123")
+    sid, token = os.environ.get("TWILIO_ACCOUNT_SID", "").strip(), os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
+    if not sid or not token:
+        raise click.ClickException("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to your Twilio account's")
+    try:
+        changes = configure(Client(sid, token), compact, base_url, station)
+    except NumberError as exc:
+        raise click.ClickException(str(exc)) from None
+    except TwilioRestException as exc:
+        raise click.ClickException(f"Twilio refused: {exc.msg} (code {exc.code})") from None
+    except TwilioException as exc:
+        raise click.ClickException(f"Twilio could not be reached: {exc}") from None
+    if not changes:
+        click.echo(f"{compact}: already set, nothing changed")
+    for change in changes:
+        click.echo(f"{compact}: {change.field}: {change.before or '(none)'} -> {change.after}")
