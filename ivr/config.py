@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from .ratelimit import BadLimit, RateLimit, parse as parse_rate_limit
-
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = "sqlite:///ivr.db"
@@ -39,7 +37,6 @@ class Settings:
     number_languages: dict = field(default_factory=dict)
     dashboard_password: str | None = None
     retention_days: int | None = None
-    rate_limit: RateLimit | None = None  # calls per caller number; None: no limit
 
     @property
     def check_signatures(self) -> bool:
@@ -132,15 +129,7 @@ def load(env: Mapping[str, str]) -> Settings:
         number_languages=_number_languages(env),
         dashboard_password=(env.get("IVR_DASHBOARD_PASSWORD") or "").strip() or None,
         retention_days=_int(env, "IVR_RETENTION_DAYS", 0, 1, 36500) or None,
-        rate_limit=_rate_limit(env),
     )
-
-
-def _rate_limit(env: Mapping[str, str]) -> RateLimit | None:
-    try:
-        return parse_rate_limit(env.get("IVR_RATE_LIMIT"))
-    except BadLimit as exc:
-        raise ConfigError(f"IVR_RATE_LIMIT={exc}") from None
 
 
 def _language(env: Mapping[str, str], name: str) -> str | None:
