@@ -63,6 +63,46 @@ events = Table(
     UniqueConstraint("call_sid", "request_key", name="uq_events_request"),
 )
 
+# The hand-off's records, for the team to work through: messages left, call-back
+# requests (a number the caller confirmed), and texts sent or refused.
+voicemails = Table(
+    "voicemails", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid", ondelete="CASCADE"), nullable=False, index=True),
+    Column("recording_sid", String(64), nullable=False, unique=True),
+    Column("recording_url", String(500)),
+    Column("duration_s", Integer),
+    Column("transcription", Text),
+    Column("transcription_status", String(16)),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+callbacks = Table(
+    "callbacks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid", ondelete="CASCADE"), nullable=False, index=True),
+    Column("number", String(32), nullable=False),
+    Column("station_id", String(32)),
+    Column("connector", String(16)),
+    Column("steps", Text),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("call_sid", "number", name="uq_callbacks_number"),
+)
+
+text_messages = Table(
+    "text_messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid", ondelete="CASCADE"), nullable=False, index=True),
+    Column("to_number", String(32), nullable=False),
+    Column("message_sid", String(64)),
+    Column("result", String(16), nullable=False),
+    Column("error_code", Integer),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+HANDOFF_TABLES = (voicemails, callbacks, text_messages)
+
 OUTCOMES = ("in_progress", "released", "hazard", "transferred", "abandoned", "goodbye")
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
@@ -266,6 +306,50 @@ class Recorder:
             conn.execute(update(calls).where(calls.c.call_sid == call_sid, newer).values(**changes))
         self._run(write, call_sid)
 
+    # -- the hand-off's records ---------------------------------------------------------
+
+    def station(self, call_sid: str, station_id: str) -> None:
+        """The station ID the caller confirmed."""
+        def write(conn):
+            self._ensure_call(conn, call_sid, None)
+            conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(station_id=station_id[:32]))
+        self._run(write, call_sid)
+
+    def voicemail(self, call_sid: str, recording_sid: str, recording_url: str | None = None,
+                  duration: int | None = None, transcription: str | None = None,
+                  transcription_status: str | None = None) -> None:
+        """A message left, or news of it (the recording or transcription callback): one row per RecordingSid."""
+        def write(conn):
+            self._ensure_call(conn, call_sid, None)
+            conn.execute(_insert(conn, voicemails).values(call_sid=call_sid, recording_sid=recording_sid[:64], at=now()))
+            known = {"recording_url": recording_url and recording_url[:500], "duration_s": duration,
+                     "transcription": transcription and transcription[:5000],
+                     "transcription_status": transcription_status and transcription_status[:16]}
+            changes = {k: v for k, v in known.items() if v is not None}
+            if changes:
+                conn.execute(update(voicemails).where(voicemails.c.recording_sid == recording_sid[:64]).values(**changes))
+        self._run(write, call_sid)
+
+    def callback(self, call_sid: str, number: str, *, station_id: str | None, connector: str | None,
+                 steps: str | None) -> None:
+        """A call-back request, with the number the caller confirmed; once per call and number."""
+        def write(conn):
+            self._ensure_call(conn, call_sid, None)
+            conn.execute(_insert(conn, callbacks).values(
+                call_sid=call_sid, number=number[:32], station_id=station_id, connector=connector,
+                steps=steps and steps[:2000], status="open", at=now()))
+        self._run(write, call_sid)
+
+    def text_message(self, call_sid: str, to_number: str, result: str, message_sid: str | None = None,
+                     error_code: int | None = None) -> None:
+        """A text sent (with its SID) or refused (with Twilio's error code)."""
+        def write(conn):
+            self._ensure_call(conn, call_sid, None)
+            conn.execute(text_messages.insert().values(
+                call_sid=call_sid, to_number=to_number[:32], message_sid=message_sid, result=result[:16],
+                error_code=error_code, at=now()))
+        self._run(write, call_sid)
+
     def _ensure_call(self, conn, call_sid: str, language: str | None) -> None:
         conn.execute(_insert(conn, calls).values(call_sid=call_sid, started_at=now(),
                                                  language=language, outcome="in_progress"))
@@ -320,5 +404,6 @@ def purge(engine: Engine, older_than_days: int, at: datetime | None = None) -> i
     cutoff = (at or now()) - timedelta(days=older_than_days)
     old = select(calls.c.call_sid).where(calls.c.started_at < cutoff)
     with engine.begin() as conn:
-        conn.execute(delete(events).where(events.c.call_sid.in_(old)))
+        for table in (events, *HANDOFF_TABLES):
+            conn.execute(delete(table).where(table.c.call_sid.in_(old)))
         return conn.execute(delete(calls).where(calls.c.started_at < cutoff)).rowcount

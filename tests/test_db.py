@@ -21,7 +21,7 @@ from ivr import db
 from ivr.app import create_app
 from ivr.config import ConfigError
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def engine_of(app):
