@@ -1,6 +1,7 @@
 """A language is a prompts file: served end to end, checked by lint."""
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def add_language(prompts_dir: Path, tag: str, name: str, voice: str, drop: str |
     (prompts_dir / f"{tag}.yaml").write_text(yaml.safe_dump(document, allow_unicode=True))
 
 
+def offer_languages(flow: Path, *tags: str) -> None:
+    """Set the flow's settings.offer_languages, keeping its other settings."""
+    text, n = re.subn(r"(?m)^  offer_languages: .*$", f"  offer_languages: [{', '.join(tags)}]", flow.read_text())
+    assert n == 1, "the flow should offer languages in its settings"
+    flow.write_text(text)
+
+
 @pytest.fixture
 def tree(tmp_path):
     shutil.copytree(ROOT / "flows", tmp_path / "flows")
@@ -41,8 +49,10 @@ def test_a_third_language_is_just_a_file(tree, env):
     client = app.test_client()
     root = twiml(client.post("/voice", data=fields(To=LINE)))
     assert gather(root).get("language") == "fr-CA"
+    offers = [say for say in root.iter("Say") if say.get("language") == "es-US"]
+    assert [say.text for say in offers] == ["Para español, oprima 9, o diga español."]
     assert all(say.get("language") == "fr-CA" and say.get("voice") == "Polly.Gabrielle-Neural"
-               for say in root.iter("Say"))
+               for say in root.iter("Say") if say not in offers)
     assert said(root).startswith("[fr-CA]")
     # Another number of the same app still answers in English.
     english = twiml(client.post("/voice", data=fields(To="+18005550199")))
@@ -66,7 +76,7 @@ def test_an_unknown_line_language_refuses_to_start(env):
 def test_offered_languages_speak_in_their_own_voice(tree, env):
     add_language(tree / "prompts", "fr-CA", "French", "Polly.Gabrielle-Neural")
     flow = tree / "flows" / "stuck_connector.yaml"
-    flow.write_text(flow.read_text().replace("start: welcome\n", "start: welcome\nsettings:\n  offer_languages: [fr-CA]\n", 1))
+    offer_languages(flow, "fr-CA")
     app = create_app({**env, "IVR_FLOWS_DIR": str(tree / "flows"), "IVR_PROMPTS_DIR": str(tree / "prompts")})
     root = twiml(app.test_client().post("/voice", data=fields()))
     offers = [s for s in root.iter("Say") if s.get("language") == "fr-CA"]
@@ -77,7 +87,7 @@ def test_offered_languages_speak_in_their_own_voice(tree, env):
 
 def test_offering_a_language_without_prompts_fails_lint(tree):
     flow = tree / "flows" / "stuck_connector.yaml"
-    flow.write_text(flow.read_text().replace("start: welcome\n", "start: welcome\nsettings:\n  offer_languages: [de-DE]\n", 1))
+    offer_languages(flow, "de-DE")
     with pytest.raises(ContentError) as info:
         content.load(tree / "flows", tree / "prompts")
     assert any("no prompts file for de-DE" in str(p) for p in info.value.problems)
