@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 
@@ -18,6 +19,12 @@ def tokens(text: str) -> tuple[str, ...]:
     text = unicodedata.normalize("NFKD", text or "").lower()
     text = "".join(c for c in text if not unicodedata.combining(c)).replace("'", "").replace("\u2019", "")
     return tuple(re.findall(r"[a-z0-9]+", text))
+
+
+@lru_cache(maxsize=4096)
+def _phrase_tokens(phrase: str) -> tuple[str, ...]:
+    """A listed phrase's tokens, worked out once: the phrases come from the prompts files."""
+    return tokens(phrase)
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
@@ -34,7 +41,7 @@ def match(text: str, words: Mapping[str, Sequence[str]]) -> str | None:
     best: dict[str, int] = {}
     for answer, phrases in words.items():
         for phrase in phrases:
-            needle = tokens(phrase)
+            needle = _phrase_tokens(phrase)
             if _contains(said, needle):
                 best[answer] = max(best.get(answer, 0), len(needle))
     if not best:

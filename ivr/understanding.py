@@ -784,13 +784,17 @@ _GLOBAL_HINTS_ES = ["agente", "persona", "repite", "atrás", "espere", "ayuda", 
                     "chispas", "fuego", "inglés"]
 
 
-def hints(expecting: str, language: str = "en-US") -> list[str]:
+@lru_cache(maxsize=64)
+def hints(expecting: str, language: str = "en-US") -> tuple[str, ...]:
     """Speech hints for a question: its expected words plus the global commands
-    (short phrases, e.g. 'still stuck', 'came out', 'agent', 'repeat', 'wait', 'CHAdeMO', 'J1772')."""
+    (short phrases, e.g. 'still stuck', 'came out', 'agent', 'repeat', 'wait', 'CHAdeMO', 'J1772').
+
+    Built once per (expecting, language): every question's webhook asks for them.
+    """
     spanish = language.lower().startswith("es")
     table, glob = (_HINTS_ES, _GLOBAL_HINTS_ES) if spanish else (_HINTS, _GLOBAL_HINTS)
     out: list[str] = []
     for h in table.get(expecting, table["any"]) + glob:
         if h not in out:
             out.append(h)
-    return out
+    return tuple(out)
