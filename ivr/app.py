@@ -78,6 +78,7 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
                     "Never expose this server to the internet.")
 
     app = Flask(__name__)
+    app.debug = False  # a stray FLASK_DEBUG=1 must not change error handling in production
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.json.sort_keys = True
     if not settings.public_url:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from .ratelimit import BadLimit, RateLimit, parse as parse_rate_limit
+
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_DATABASE_URL = "sqlite:///ivr.db"
@@ -37,6 +39,8 @@ class Settings:
     number_languages: dict = field(default_factory=dict)
     dashboard_password: str | None = None
     retention_days: int | None = None
+    sms_from: str | None = None  # a number or Messaging Service SID texts are sent from
+    rate_limit: RateLimit | None = None  # calls per caller number; None: no limit
 
     @property
     def check_signatures(self) -> bool:
@@ -129,7 +133,25 @@ def load(env: Mapping[str, str]) -> Settings:
         number_languages=_number_languages(env),
         dashboard_password=(env.get("IVR_DASHBOARD_PASSWORD") or "").strip() or None,
         retention_days=_int(env, "IVR_RETENTION_DAYS", 0, 1, 36500) or None,
+        sms_from=_sms_from(env),
+        rate_limit=_rate_limit(env),
     )
+
+
+def _rate_limit(env: Mapping[str, str]) -> RateLimit | None:
+    try:
+        return parse_rate_limit(env.get("IVR_RATE_LIMIT"))
+    except BadLimit as exc:
+        raise ConfigError(f"IVR_RATE_LIMIT={exc}") from None
+
+
+def _sms_from(env: Mapping[str, str]) -> str | None:
+    """IVR_SMS_FROM: an SMS-capable Twilio number (E.164) or a Messaging Service SID (MG...)."""
+    raw = re.sub(r"[\s().-]", "", env.get("IVR_SMS_FROM") or "")
+    if raw and not (E164.match(raw) or re.match(r"^MG[0-9a-fA-F]{32}$", raw)):
+        raise ConfigError(f"IVR_SMS_FROM={raw!r} is not a number in E.164 form (+14155550123) "
+                          "or a Messaging Service SID (MG and 32 hex digits)")
+    return raw or None
 
 
 def _language(env: Mapping[str, str], name: str) -> str | None:

@@ -22,12 +22,22 @@ SYSTEM_KEYS = (
     "not_understood", "silence", "wait", "resume", "help", "first_step",
     "confirm_released", "keep_going", "language_switched", "language_offer",
     "apology_transfer", "transfer_no_agent",
+    "rate_limited", "rate_limited_danger", "rate_limited_support",
     "whisper", "whisper_caller", "whisper_accept", "whisper_steps_none",
     "whisper_hazard", "whisper_language",
     "connector_ccs", "connector_chademo", "connector_j1772", "connector_tesla",
     "connector_unsure", "connector_unknown",
     "dial_completed", "dial_failed", "voicemail_prompt", "voicemail_thanks",
     "voicemail_empty",
+    # the hand-off (ivr/views/handoff.py): whisper, after hours, queue, fallback links
+    "whisper_station", "after_hours", "queue_wait", "queue_position", "queue_safety",
+    "second_agent", "voicemail_offer", "callback_offer", "callback_confirm", "callback_enter",
+    "callback_invalid", "callback_saved", "callback_gave_up", "sms_offer", "sms_sent",
+    "sms_invalid_number", "sms_unsubscribed", "sms_unavailable", "goodbye_support",
+    "goodbye_support_station", "released_goodbye",
+    "station_ask", "station_ask_short", "station_invalid", "station_confirm", "station_thanks",
+    "station_skipped",
+    "sms_steps", "sms_released", "sms_support", "sms_support_station",
 )
 
 

@@ -7,6 +7,7 @@ configured IVR_PUBLIC_URL, or what one trusted proxy hop reported (ProxyFix).
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from twilio.request_validator import RequestValidator
@@ -16,8 +17,11 @@ def raw_path(environ: dict) -> str:
     """Path and query string as they arrived on the request line."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
-        if "://" in raw:  # an absolute-form request line
+        if "://" in raw.partition("?")[0]:  # an absolute-form request line
             raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+        query = environ.get("QUERY_STRING", "")
+        if query and "?" not in raw:  # some servers put only the path in RAW_URI
+            raw = f"{raw}?{query}"
         return raw
     path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe="/:@!$&'()*+,;=-._~")
     query = environ.get("QUERY_STRING", "")
@@ -30,7 +34,13 @@ def public_url(environ: dict, host_url: str, public_base: str | None) -> str:
     return base + raw_path(environ)
 
 
+@lru_cache(maxsize=4)
+def _validator(auth_token: str) -> RequestValidator:
+    """One validator per auth token, built once, not per webhook."""
+    return RequestValidator(auth_token)
+
+
 def is_from_twilio(auth_token: str, url: str, form, signature: str | None) -> bool:
     if not signature:
         return False
-    return RequestValidator(auth_token).validate(url, form, signature)
+    return _validator(auth_token).validate(url, form, signature)

@@ -10,10 +10,10 @@ import logging
 import math
 import re
 
-from flask import Blueprint, Response, abort, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, request, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import handoff, twiml
+from .. import handoff, ratelimit, twiml
 from ..app import services
 from ..engine import BadState, CallState, Heard, Reply
 from ..security import is_from_twilio, public_url, raw_path
@@ -34,20 +34,43 @@ def check_signature():
     if not settings.check_signatures:
         return None
     url = public_url(request.environ, request.host_url, settings.public_url)
-    if not is_from_twilio(settings.auth_token, url, request.form, request.headers.get("X-Twilio-Signature")):
+    try:
+        form = request.form
+    except RequestEntityTooLarge:  # unread, so unverifiable; Twilio never sends this much
+        form = None
+    if form is None or not is_from_twilio(settings.auth_token, url, form, request.headers.get("X-Twilio-Signature")):
         log.warning("refused an unsigned or forged webhook to %s", request.path)
-        abort(403)
+        return Response("Forbidden: not signed by Twilio for this URL.\n", status=403, mimetype="text/plain")
     return None
 
 
 @bp.errorhandler(Exception)
 def fail_safe(exc: Exception):
-    """Any failure: apologise and put the caller through to a person."""
-    if isinstance(exc, HTTPException) and exc.code < 500:
+    """Any failure: apologise and put the caller through to a person.
+
+    A body over MAX_CONTENT_LENGTH (only without signature checks: with them it
+    is refused unread) gets the same answer rather than a 413 page. On the
+    agent's leg (the whisper) the safe answer is the bridge, not another Dial;
+    a status callback's answer is ignored, so it gets 204.
+    """
+    if isinstance(exc, HTTPException) and exc.code < 500 and not isinstance(exc, RequestEntityTooLarge):
         return exc
-    log.exception("webhook %s failed for call %s; transferring to an agent",
-                  request.path, request.form.get("CallSid", "?"))
+    log.error("webhook %s failed for call %s; %s", request.path, _field("CallSid") or "?",
+              "answering 204" if request.endpoint == "voice.status" else "transferring to an agent",
+              exc_info=not isinstance(exc, RequestEntityTooLarge))
+    if request.endpoint == "voice.status":
+        return Response(status=204)
+    if request.endpoint in ("voice.whisper", "voice.whisper_accept"):
+        return xml(twiml.accepted())
     return xml(_apology_transfer(request.args.get("lang")))
+
+
+def _field(name: str) -> str | None:
+    """A form field, or None when the body itself is what failed."""
+    try:
+        return request.form.get(name)
+    except Exception:  # noqa: BLE001 - called while handling another failure
+        return None
 
 
 def xml(response) -> Response:
@@ -148,6 +171,36 @@ def _apology_transfer(lang: str | None):
     return response
 
 
+def over_rate_limit(caller: str | None) -> bool:
+    """IVR_RATE_LIMIT, counted in the database; if the count fails, the call gets in."""
+    svc = services()
+    try:
+        limited = ratelimit.over_limit(svc.recorder.engine, svc.settings.rate_limit, caller, call_sid())
+    except Exception:  # noqa: BLE001 - a broken count must not turn a driver away
+        log.exception("call %s: could not count recent calls; letting it in", call_sid())
+        return False
+    if limited:
+        log.warning("call %s from %s: over the rate limit (%s)", call_sid(), handoff.masked(caller),
+                    svc.settings.rate_limit)
+    return limited
+
+
+def _rate_limited(lang: str | None):
+    """Too many calls from one number: say so, give the support number, hang up."""
+    svc = services()
+    voice = voice_for(lang)
+    catalog = svc.content.catalogs[voice.language]
+    number = svc.settings.support_number
+    lines = [catalog.text("rate_limited"), catalog.text("rate_limited_danger")]
+    if number:  # read digit by digit
+        lines.append(catalog.text("rate_limited_support", number=" ".join(ch for ch in number if ch.isdigit())))
+    else:
+        lines.append(catalog.text("transfer_no_agent"))
+    svc.recorder.turn(call_sid(), request_key(), node=None, speech=None, digits=None, confidence=None,
+                      intent=None, action="rate_limited", next_node=None, outcome="limited")
+    return twiml.goodbye(lines, voice)
+
+
 def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
     svc = services()
     form = request.form
@@ -170,10 +223,14 @@ def incoming():
     """A call comes in: greet, and ask the first question."""
     svc = services()
     content = svc.content
-    svc.recorder.call_started(call_sid(), request.form.get("From"), request.form.get("To"),
+    caller = (request.form.get("From") or "")[:64] or None
+    limited = over_rate_limit(caller)
+    svc.recorder.call_started(call_sid(), caller, request.form.get("To"),
                               content.default_language, station_id=station_id())
-    log.info("call %s from %s", call_sid(), handoff.masked(request.form.get("From")))
+    log.info("call %s from %s", call_sid(), handoff.masked(caller))
     to = re.sub(r"[\s().-]", "", request.form.get("To") or "")
+    if limited:
+        return xml(_rate_limited(svc.settings.number_languages.get(to)))
     reply = content.engine.start(svc.settings.number_languages.get(to))
     record(reply, None, None)
     return xml(render_reply(reply))
