@@ -78,7 +78,8 @@ def outcomes_chart(report: dict) -> Markup:
                marker_color=OUTCOME_COLOURS.get(outcome))
         for outcome in reports.OUTCOMES if any(outcome in counts for counts in report["outcomes_by_day"].values())
     ])
-    figure.update_layout(barmode="stack", title="Outcomes per day", xaxis_type="category")
+    figure.update_layout(barmode="stack", title="Outcomes per day", xaxis_type="category",
+                         legend={"orientation": "h", "y": -0.15})
     return _chart(figure, "outcomes-chart")
 
 

@@ -1,0 +1,144 @@
+"""GET /dashboard: basic auth, the report as a page, charts that render in a real Chromium."""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from conftest import ROOT
+from ivr.app import create_app
+
+PASSWORD = "correct horse battery staple"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def basic(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.fixture
+def dashboard_app(env):
+    app = create_app({**env, "IVR_DASHBOARD_PASSWORD": PASSWORD})
+    yield app
+    app.extensions["ivr"].recorder.engine.dispose()
+
+
+def keypad(*keys):
+    pending = list(keys)
+    return lambda event: ({"Digits": pending.pop(0)} if pending else None) if event.kind == "listen" else None
+
+
+@pytest.fixture
+def with_calls(dashboard_app):
+    from ivr.simulator import Call
+
+    client = dashboard_app.test_client()
+    Call(client, caller="+15555550111").run(keypad("1", "1", "1"))     # released at unlock_fob
+    Call(client).run(keypad("1", "1", "2", "1"))                         # released a step later
+    Call(client).run(keypad("1"))                                        # hung up at the connector
+    Call(client).run(keypad("1", "7", "0"))                              # not understood, then a person
+    return dashboard_app
+
+
+def test_no_password_no_dashboard(client):
+    assert client.get("/dashboard").status_code == 404
+    assert client.get("/dashboard/plotly.min.js").status_code == 404
+
+
+def test_password_required(dashboard_app):
+    client = dashboard_app.test_client()
+    refused = client.get("/dashboard")
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Basic")
+    assert client.get("/dashboard", headers=basic("operator", "wrong")).status_code == 401
+    assert client.get("/dashboard/plotly.min.js").status_code == 401
+
+
+def test_page_shows_the_report(with_calls):
+    response = with_calls.test_client().get("/dashboard", headers=basic("operator", PASSWORD))
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert 'id="outcomes-chart"' in page and 'id="funnel-chart"' in page
+    assert '<b id="calls">4</b>' in page
+    assert "unlock_fob" in page and "***0111" in page and "5555550111" not in page
+    assert "keys 7" in page                          # what the bot did not understand
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert 'src="http' not in page and "cdn" not in page.lower()
+
+
+def test_bad_since_date_is_explained(with_calls):
+    response = with_calls.test_client().get("/dashboard?since=last-week", headers=basic("x", PASSWORD))
+    assert response.status_code == 200
+    assert "is not a date like" in response.get_data(as_text=True)
+
+
+def test_plotly_is_served_from_the_package(dashboard_app):
+    response = dashboard_app.test_client().get("/dashboard/plotly.min.js", headers=basic("x", PASSWORD))
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert b"plotly" in response.data[:2000].lower()
+    response.close()
+
+
+# -- in a real browser -----------------------------------------------------------------------
+
+@pytest.fixture
+def server(with_calls):
+    http = make_server("127.0.0.1", 0, with_calls, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def browser():
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        reason = "Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + "; .ci/run installs them")
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage", "--window-size=1280,1800"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_dashboard_renders_its_charts_in_chromium(server, browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": basic("operator", PASSWORD)})
+    browser.get(server + "/dashboard")
+    count = "return document.querySelectorAll(arguments[0]).length"
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(count, "#funnel-chart .main-svg") > 0)
+
+    assert browser.find_element("id", "calls").text == "4"
+    # Plotly drew real marks: stacked bars per outcome, one funnel bar per step.
+    assert browser.execute_script(count, "#outcomes-chart .trace.bars .point path") >= 3
+    assert browser.execute_script(count, "#funnel-chart .trace .point path") >= 4
+    legend = browser.execute_script("return [...document.querySelectorAll('#outcomes-chart .legendtext')]"
+                                    ".map(e => e.textContent)")
+    assert {"released", "abandoned", "transferred"} <= set(legend)
+
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert fetched and all(url.startswith(server) for url in fetched), fetched
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+
+    out = ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(out / "dashboard.png"))
