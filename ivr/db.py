@@ -12,11 +12,12 @@ import fcntl
 import logging
 import os
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint, case, create_engine, delete, event,
-                        inspect, or_, select, text, update)
+                        Table, Text, UniqueConstraint, bindparam, case, create_engine, delete,
+                        event, func, inspect, or_, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -224,12 +225,32 @@ def _insert(conn: Connection, table: Table):
     Add .returning(...) to learn whether the row went in: rowcount is not reliable
     for skipped rows across drivers.
     """
-    dialect = conn.dialect.name
+    return _insert_for(conn.dialect.name, table)
+
+
+@lru_cache(maxsize=None)
+def _insert_for(dialect: str, table: Table):
+    """Built once per dialect and table; .values()/.returning() make copies."""
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise RuntimeError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
+
+
+@lru_cache(maxsize=None)
+def _turn_statements(dialect: str):
+    """The statements of every turn, built once with bound parameters.
+
+    Building a statement with .values() on each webhook cost more CPU than
+    SQLite's write itself; a statement built once is compiled once and its
+    values travel as parameters (bench/webhooks.py, issue 7).
+    """
+    add_turn = _insert_for(dialect, events).returning(events.c.id)
+    keep = {name: func.coalesce(bindparam(name), calls.c[name])  # None: leave as it is
+            for name in ("last_node", "language", "connector", "outcome")}
+    move_call = update(calls).where(calls.c.call_sid == bindparam("sid")).values(**keep)
+    return add_turn, move_call
 
 
 class Recorder:
@@ -256,26 +277,20 @@ class Recorder:
              next_node: str | None, language: str | None = None, connector: str | None = None,
              outcome: str | None = None) -> None:
         def write(conn):
+            add_turn, move_call = _turn_statements(conn.dialect.name)
             self._ensure_call(conn, call_sid, language)
-            added = conn.execute(_insert(conn, events).values(
-                call_sid=call_sid, request_key=request_key, at=now(), node=node,
-                speech=(speech or None) and speech[:500], digits=(digits or None) and digits[:32],
-                confidence=confidence, intent=intent and intent[:32], action=action[:64], next_node=next_node)
-                .returning(events.c.id)).first()
+            added = conn.execute(add_turn, {
+                "call_sid": call_sid, "request_key": request_key, "at": now(), "node": node,
+                "speech": (speech or None) and speech[:500], "digits": (digits or None) and digits[:32],
+                "confidence": confidence, "intent": intent and intent[:32], "action": action[:64],
+                "next_node": next_node}).first()
             if added is None:
                 log.info("call %s: a repeated webhook, recorded once", call_sid)
                 return  # the same turn again must not move the call back
-            changes = {}
-            if next_node:
-                changes["last_node"] = next_node
-            if language:
-                changes["language"] = language
-            if connector:
-                changes["connector"] = connector
-            if outcome:
-                changes["outcome"] = outcome
-            if changes:
-                conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(**changes))
+            changes = {"last_node": next_node or None, "language": language or None,
+                       "connector": connector or None, "outcome": outcome or None}
+            if any(changes.values()):
+                conn.execute(move_call, {"sid": call_sid, **changes})
         self._run(write, call_sid)
 
     def outcome(self, call_sid: str, outcome: str) -> None:
@@ -351,8 +366,8 @@ class Recorder:
         self._run(write, call_sid)
 
     def _ensure_call(self, conn, call_sid: str, language: str | None) -> None:
-        conn.execute(_insert(conn, calls).values(call_sid=call_sid, started_at=now(),
-                                                 language=language, outcome="in_progress"))
+        conn.execute(_insert(conn, calls), {"call_sid": call_sid, "started_at": now(), "language": language,
+                                            "outcome": "in_progress"})
 
     def _run(self, write, call_sid: str) -> None:
         """One transaction; any failure is logged and the call goes on."""
