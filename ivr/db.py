@@ -209,6 +209,13 @@ def create_schema(engine: Engine) -> None:
     migrate(engine)
 
 
+def head() -> str:
+    """The newest schema revision the migrations know."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def revision(engine: Engine) -> str | None:
     """The schema revision the database is at, or None before the first migration."""
     from alembic.runtime.migration import MigrationContext
