@@ -21,6 +21,7 @@ from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, Met
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from . import deadline
 from .handoff import masked
 from .reports import CallRecord, Turn
 
@@ -378,6 +379,9 @@ class Recorder:
 
     def _run(self, write, call_sid: str) -> None:
         """One transaction; any failure is logged and the call goes on."""
+        if deadline.spent():  # the database already took this webhook's budget
+            log.warning("call %s: not recorded, the database is too slow to answer in time", call_sid)
+            return
         try:
             with self.engine.begin() as conn:
                 write(conn)

@@ -13,11 +13,12 @@ import re
 from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .. import handoff, ratelimit, twiml
+from .. import deadline, handoff, ratelimit, twiml
 from ..app import services
 from ..engine import BadState, CallState, Heard, Reply
 from ..security import is_from_twilio, public_url, raw_path
 from ..understanding import hints, understand
+from . import handoff as handoff_views
 
 log = logging.getLogger("ivr.voice")
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -30,6 +31,7 @@ FALLBACK_NO_AGENT = "Please call the support number printed on the charging stat
 
 @bp.before_request
 def check_signature():
+    deadline.start()
     settings = services().settings
     if not settings.check_signatures:
         return None
@@ -42,6 +44,11 @@ def check_signature():
         log.warning("refused an unsigned or forged webhook to %s", request.path)
         return Response("Forbidden: not signed by Twilio for this URL.\n", status=403, mimetype="text/plain")
     return None
+
+
+@bp.teardown_request
+def stop_the_clock(_exc=None):
+    deadline.stop()
 
 
 @bp.errorhandler(Exception)
@@ -117,6 +124,12 @@ def voice_for(lang: str | None) -> twiml.Voice:
     return twiml.Voice(catalog.voice, catalog.language)
 
 
+def vocabulary_for(lang: str | None):
+    """How callers answer in that language (None: the built-in English reading)."""
+    catalog = services().content.catalogs.get(lang or "")
+    return catalog.vocabulary if catalog is not None else None
+
+
 # -- rendering an engine reply ----------------------------------------------------
 
 OUTCOME_RECORDS = {"released": "released", "hazard": "hazard", "agent": "transferred", "goodbye": "goodbye"}
@@ -128,29 +141,17 @@ def render_reply(reply: Reply):
         return twiml.question(
             reply.lines, action=absolute("voice.turn", **reply.question.state.to_params()),
             voice=voice, timeout=reply.question.timeout,
-            hints=hints(reply.question.expecting, reply.state.lang))
+            hints=hints(reply.question.expecting, reply.state.lang, vocabulary_for(reply.state.lang)))
     if reply.outcome == "agent":
         return _transfer(reply.lines, reply.state, voice)
+    if reply.outcome == "released":
+        return handoff_views.released(reply.lines, reply.state, voice)
     return twiml.goodbye(reply.lines, voice)
 
 
 def _transfer(lines, state: CallState, voice: twiml.Voice, hazard: bool = False):
-    settings = services().settings
-    if not settings.agent_number:
-        catalog = services().content.catalogs[voice.language]
-        return twiml.goodbye([*lines, catalog.text("transfer_no_agent")], voice)
-    params = state.to_params()
-    if hazard:
-        params["hz"] = "1"
-    caller = request.form.get("From")
-    four = handoff.last_four(caller)
-    if four:
-        params["c4"] = four
-    return twiml.transfer(
-        lines, number=settings.agent_number, voice=voice,
-        action=absolute("voice.dial_result", **params),
-        whisper=absolute("voice.whisper", **params),
-        timeout=settings.dial_timeout, caller_id=settings.caller_id)
+    """The hand-off (views/handoff.py): business hours, the queue or the agent line, the fallback chain."""
+    return handoff_views.transfer(lines, state, voice, hazard=hazard)
 
 
 def _apology_transfer(lang: str | None):
@@ -232,7 +233,12 @@ def incoming():
     if limited:
         return xml(_rate_limited(svc.settings.number_languages.get(to)))
     reply = content.engine.start(svc.settings.number_languages.get(to))
+    known_station = station_id()
+    if known_station:  # the number stands for one station: carry it to the whisper
+        reply = handoff_views.with_station(reply, known_station)
     record(reply, None, None)
+    if reply.question is not None and handoff_views.wants_station_id(reply.state):
+        return xml(handoff_views.ask_station(reply))
     return xml(render_reply(reply))
 
 
@@ -247,7 +253,7 @@ def turn():
         return xml(_apology_transfer(request.args.get("lang")))
     engine = content.engine
     heard = understand(request.form.get("SpeechResult"), confidence(), request.form.get("Digits"),
-                       engine.expecting(state), state.lang)
+                       engine.expecting(state), state.lang, vocabulary_for(state.lang))
     reply = engine.answer(state, heard)
     record(reply, heard, state.node)
     if reply.outcome == "agent":
@@ -282,34 +288,6 @@ def whisper_accept():
     if request.form.get("Digits") == "1":
         return xml(twiml.accepted())
     return xml(twiml.hangup())
-
-
-@bp.post("/dial-result")
-def dial_result():
-    """How the transfer ended, from DialCallStatus (not CallStatus)."""
-    status = request.form.get("DialCallStatus", "")
-    lang = request.args.get("lang")
-    voice = voice_for(lang)
-    catalog = services().content.catalogs[voice.language]
-    services().recorder.turn(call_sid(), request_key(), node="agent", speech=None, digits=None,
-                             confidence=None, intent=None, action=f"dial:{status or 'unknown'}",
-                             next_node=None)
-    if status in ("completed", "answered"):
-        return xml(twiml.goodbye([catalog.text("dial_completed")], voice))
-    return xml(twiml.voicemail([catalog.text("dial_failed"), catalog.text("voicemail_prompt")],
-                               action=absolute("voice.voicemail", lang=voice.language), voice=voice))
-
-
-@bp.post("/voicemail")
-def voicemail():
-    voice = voice_for(request.args.get("lang"))
-    catalog = services().content.catalogs[voice.language]
-    has_recording = bool(request.form.get("RecordingUrl"))
-    services().recorder.turn(call_sid(), request_key(), node="voicemail", speech=request.form.get("RecordingUrl"),
-                             digits=None, confidence=None, intent=None,
-                             action="voicemail" if has_recording else "voicemail:empty", next_node=None)
-    key = "voicemail_thanks" if has_recording else "voicemail_empty"
-    return xml(twiml.goodbye([catalog.text(key)], voice))
 
 
 @bp.post("/status")
