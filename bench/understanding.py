@@ -2,7 +2,8 @@
 
 Run from the repo root:   python bench/understanding.py [-v]
 
-Sets: tests/data/utterances_en.tsv (ours: utterance, expecting, intent), the shared
+Sets: tests/data/utterances_en.tsv (ours: utterance, expecting, intent), its Spanish
+twin tests/data/utterances_es.tsv (read with the vocabulary of prompts/es-US.yaml), the shared
 development set ../shared/utterances/dev.tsv (utterance, intent; the question is implied
 by the intent, and commands/unclear rows are tried under every kind of question), and
 the recogniser fixtures tests/data/asr_transcripts.tsv (bench/asr/make_fixtures.py).
@@ -25,6 +26,8 @@ sys.path.insert(0, str(REPO))
 from ivr.understanding import EXPECTATIONS, understand  # noqa: E402
 
 OURS = REPO / "tests" / "data" / "utterances_en.tsv"
+OURS_ES = REPO / "tests" / "data" / "utterances_es.tsv"
+PROMPTS_ES = REPO / "prompts" / "es-US.yaml"
 DEV = REPO.parent / "shared" / "utterances" / "dev.tsv"
 ASR = REPO / "tests" / "data" / "asr_transcripts.tsv"
 CONFIDENCE = 0.9  # pessimistic: as if the recogniser were sure of what it wrote
@@ -77,11 +80,18 @@ def dangerous(truth: str, expecting: str, got) -> str | None:
     return None
 
 
-def evaluate(rows, confidence: float | None = CONFIDENCE):
+def spanish_vocabulary():
+    """The es-US vocabulary, as the app loads it."""
+    from ivr.prompts import parse
+    from ivr.yamlfile import load
+    return parse(load(PROMPTS_ES), str(PROMPTS_ES)).vocabulary
+
+
+def evaluate(rows, confidence: float | None = CONFIDENCE, language: str = "en-US", vocabulary=None):
     per = defaultdict(Counter)
     errors, danger = [], []
     for utt, exp, truth in rows:
-        got = understand(utt, confidence, None, exp)
+        got = understand(utt, confidence, None, exp, language, vocabulary)
         ok = got.intent == truth
         per[truth]["n"] += 1
         per[truth]["ok"] += ok
@@ -93,8 +103,8 @@ def evaluate(rows, confidence: float | None = CONFIDENCE):
     return per, errors, danger
 
 
-def report(name: str, rows, verbose: bool) -> bool:
-    per, errors, danger = evaluate(rows)
+def report(name: str, rows, verbose: bool, language: str = "en-US", vocabulary=None) -> bool:
+    per, errors, danger = evaluate(rows, language=language, vocabulary=vocabulary)
     n = sum(c["n"] for c in per.values())
     ok = sum(c["ok"] for c in per.values())
     print(f"== {name}: {n} cases")
@@ -184,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     good = True
     if OURS.exists():
         good &= report("ours (tests/data/utterances_en.tsv)", load_ours(), args.verbose)
+    if OURS_ES.exists():
+        good &= report("español (tests/data/utterances_es.tsv)", load_ours(OURS_ES), args.verbose,
+                       "es-US", spanish_vocabulary())
     if DEV.exists():
         good &= report("dev (../shared/utterances/dev.tsv)", load_dev(), args.verbose)
     else:

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from .vocabulary import Vocabulary, parse as parse_vocabulary
 from .yamlfile import LineDict, SourceError, load as load_yaml
 
 LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
@@ -30,7 +31,7 @@ SYSTEM_KEYS = (
     "dial_completed", "dial_failed", "voicemail_prompt", "voicemail_thanks",
     "voicemail_empty",
     # the hand-off (ivr/views/handoff.py): whisper, after hours, queue, fallback links
-    "whisper_station", "after_hours", "queue_wait", "queue_position", "queue_safety",
+    "whisper_station", "after_hours", "after_hours_safety", "after_hours_hazard", "queue_wait", "queue_position", "queue_safety",
     "second_agent", "voicemail_offer", "callback_offer", "callback_confirm", "callback_enter",
     "callback_invalid", "callback_saved", "callback_gave_up", "sms_offer", "sms_sent",
     "sms_invalid_number", "sms_unsubscribed", "sms_unavailable", "goodbye_support",
@@ -53,6 +54,7 @@ class Catalog:
     lines: Mapping[str, int]
     words: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     words_line: int = 1
+    vocabulary: Vocabulary | None = None   # how callers answer in this language (not English)
 
     def text(self, key: str, **params: str) -> str:
         text = self.texts[key]
@@ -86,7 +88,9 @@ def parse(data, path: str) -> Catalog:
         raise SourceError(path, data.line_of("name"), "`name` must name the language in words, e.g. Spanish")
     return Catalog(language, name.strip(), voice.strip(), path, MappingProxyType(texts),
                    MappingProxyType(dict(prompts.key_lines)), _words(data.get("words"), path),
-                   data.line_of("words"))
+                   data.line_of("words"),
+                   parse_vocabulary(language, data.get("understanding"), data.get("hints"), path,
+                                    data.line_of("understanding")))
 
 
 def _words(raw, path: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:

@@ -43,6 +43,9 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from . import reader
+from .vocabulary import Vocabulary
+
 __all__ = ["INTENTS", "EXPECTATIONS", "Understanding", "understand", "hints",
            "RELEASE_CONFIDENCE"]
 
@@ -57,7 +60,7 @@ RELEASE_CONFIDENCE = 0.6
 
 @dataclass(frozen=True)
 class Understanding:
-    intent: str        # one of INTENTS
+    intent: str        # one of INTENTS, or language_<tag> (another language asked for)
     certain: bool      # False => the engine confirms before acting on 'released'
     heard: str         # what was said/pressed, normalised, for the records ("" on silence)
 
@@ -742,11 +745,13 @@ def _speech(speech: str, confidence: float | None, expecting: str) -> Understand
 
 
 def understand(speech: str | None, confidence: float | None, digits: str | None,
-               expecting: str, language: str = "en-US") -> Understanding:
+               expecting: str, language: str = "en-US",
+               vocabulary: Vocabulary | None = None) -> Understanding:
     """Map one Gather result to an intent.  Digits win over speech; silence is 'silence'.
 
-    `language` is accepted for the engine's sake; the vocabulary is English with the most
-    important Spanish words (hazard, agent, yes/no, wait, repeat) understood in any language.
+    English is read by the rules of this module (which also know the most important
+    Spanish words).  Another language is read with its `vocabulary` (ivr.vocabulary, from
+    its prompts file) by ivr.reader; a language without one falls back to these rules.
     """
     if expecting not in EXPECTATIONS:
         expecting = "any"
@@ -758,7 +763,29 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
         return Understanding("unclear", True, keys)
     if speech is None or not speech.strip():
         return Understanding("silence", True, "")
+    if vocabulary is not None and not language.lower().startswith("en"):
+        return _speech_with(vocabulary, speech, confidence, expecting)
     return _speech(speech, confidence, expecting)
+
+
+def _english_hazard(tokens: list[str]) -> bool:
+    """English hazard words count in every language: safety first."""
+    return any(t in _HAZARD_WORDS for t in tokens) or _has(_HAZARD_RX, " ".join(tokens))
+
+
+def _english_agent(text: str) -> bool:
+    return _has(_AGENT_STRONG, text)
+
+
+def _speech_with(vocabulary: Vocabulary, speech: str, confidence: float | None,
+                 expecting: str) -> Understanding:
+    heard = _heard(speech)
+    intent, certain = reader.read(vocabulary, heard, confidence, expecting,
+                                  english_hazard=_english_hazard, english_agent=_english_agent)
+    if intent.startswith("key:"):
+        intent = _key_intent(intent[4:], expecting)
+        certain = certain and intent != "released"
+    return Understanding(intent, certain, heard)
 
 
 # ---------------------------------------------------------------------------------------
@@ -774,27 +801,15 @@ _HINTS = {
 }
 _GLOBAL_HINTS = ["agent", "real person", "operator", "repeat", "say that again", "go back",
                  "wait", "hold on", "help", "smoke", "sparks", "fire", "Spanish", "español"]
-_HINTS_ES = {
-    "yes_no": ["sí", "no"],
-    "released": ["ya salió", "sigue atascado", "sí", "no"],
-    "connector": ["CCS", "CHAdeMO", "J1772", "Tesla", "NACS", "no sé"],
-    "any": ["ya estoy", "sí", "no"],
-}
-_GLOBAL_HINTS_ES = ["agente", "persona", "repite", "atrás", "espere", "ayuda", "humo",
-                    "chispas", "fuego", "inglés"]
-
-
-@lru_cache(maxsize=64)
-def hints(expecting: str, language: str = "en-US") -> tuple[str, ...]:
+def hints(expecting: str, language: str = "en-US", vocabulary: Vocabulary | None = None) -> list[str]:
     """Speech hints for a question: its expected words plus the global commands
     (short phrases, e.g. 'still stuck', 'came out', 'agent', 'repeat', 'wait', 'CHAdeMO', 'J1772').
 
-    Built once per (expecting, language): every question's webhook asks for them.
-    """
-    spanish = language.lower().startswith("es")
-    table, glob = (_HINTS_ES, _GLOBAL_HINTS_ES) if spanish else (_HINTS, _GLOBAL_HINTS)
+    A language with a vocabulary brings its own (`hints:` in its prompts file)."""
+    if vocabulary is not None and vocabulary.hints and not language.lower().startswith("en"):
+        return vocabulary.hints_for(expecting)
     out: list[str] = []
-    for h in table.get(expecting, table["any"]) + glob:
+    for h in _HINTS.get(expecting, _HINTS["any"]) + _GLOBAL_HINTS:
         if h not in out:
             out.append(h)
-    return tuple(out)
+    return out

@@ -305,6 +305,3 @@ def test_connector_hints():
     assert {"CCS", "CHAdeMO", "J1772", "Tesla", "NACS", "not sure"} <= set(h)
     assert h.index("CCS") < h.index("agent")   # the question's own words first
 
-
-def test_spanish_hints():
-    assert "agente" in hints("yes_no", "es-US") and "sí" in hints("yes_no", "es-US")

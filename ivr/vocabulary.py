@@ -1,0 +1,177 @@
+"""A language's words for understanding callers, read from its prompts file.
+
+English is understood by ivr.understanding's own tuned rules. Any other language
+brings its vocabulary as data, in the `understanding:` and `hints:` sections of
+prompts/<language>.yaml, so adding a language is editing a file, not Python:
+which phrases are hazards, requests for a person, yes, no, "it came out",
+"still stuck", which words negate, what the recogniser gets wrong, and what the
+speech recogniser should listen for. ivr.reader reads answers with it.
+
+Phrases are compared lower case, without accents, as whole words.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from .yamlfile import LineDict, SourceError
+
+# Lists of phrases, by what they mean.
+CATEGORIES = {
+    # commands, whatever the question
+    "hazard": "danger: smoke, sparks, burning, heat, a shock (never cancelled by 'no')",
+    "agent": "a request for a person, on its own ('agente', 'operador')",
+    "agent_weak": "a person, only when asked for ('persona', 'alguien') or in a short answer",
+    "agent_request": "words that ask for something ('hablar', 'quiero', 'páseme')",
+    "wait": "hold on: the caller needs a moment",
+    "repeat": "say it again",
+    "repeat_alone": "say it again, only when said alone ('¿qué?', '¿cómo?')",
+    "back": "the step before",
+    "help": "what can I say",
+    # answers
+    "yes": "yes to any question",
+    "no": "no to any question",
+    "unsure": "I don't know",
+    "released": "the connector came out, done ('ya salió'); negated it means still stuck",
+    "released_weak": "sounds like success but says nothing about the connector ('listo'): never certain",
+    "stuck": "a stuck state ('atascado'); negated ('ya no está atascado') it means released, never certain",
+    "still_stuck": "stuck with no other reading ('sigue igual', 'todavía no')",
+    "motion": "verbs that mean stuck only when negated ('no sale', 'no se mueve')",
+    # how sentences work
+    "negators": "words that negate what follows ('no', 'nunca')",
+    "bridge": "words that may stand between a negator and what it negates ('se', 'lo', 'está')",
+    "doubt": "words one mishearing away from the opposite: a release with one is confirmed",
+    "fillers": "words that carry nothing ('este', 'pues', 'bueno')",
+    "common": "ordinary words that are neither noise nor to be corrected",
+    "neutral": "phrases that contain a command word but are not one ('liberación de emergencia')",
+    "key_prefix": "words before a spoken key ('oprimo', 'el')",
+}
+MAPPINGS = {
+    "connectors": "connector (ccs, chademo, j1772, tesla) -> phrases naming it",
+    "languages": "language tag -> phrases asking for it ('inglés')",
+    "keys": "spoken key -> key ('uno': 1, 'asterisco': '*')",
+    "misheard": "what the recogniser writes -> the word meant ('atascao': atascado)",
+}
+HINT_GROUPS = ("yes_no", "released", "connector", "any", "all_questions")
+CONNECTORS = ("ccs", "chademo", "j1772", "tesla")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents dropped, punctuation to spaces, digits apart from letters."""
+    text = unicodedata.normalize("NFKD", text or "").lower()
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[^a-z0-9\s]", " ", text.replace("'", "").replace("\u2019", ""))
+    text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text)
+    return " ".join(text.split())
+
+
+def matcher(phrases) -> re.Pattern[str] | None:
+    """One regex for a list of folded phrases, longest first, whole words."""
+    folded = sorted({fold(p) for p in phrases if fold(p)}, key=len, reverse=True)
+    if not folded:
+        return None
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(p) for p in folded) + r")(?![a-z0-9])")
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """How one language says what the bot listens for."""
+
+    language: str
+    phrases: Mapping[str, tuple[str, ...]]
+    connectors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    languages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)
+    misheard: Mapping[str, str] = field(default_factory=dict)
+    hints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        compiled = {name: matcher(self.phrases.get(name, ())) for name in CATEGORIES}
+        compiled.update({f"connector_{c}": matcher(p) for c, p in self.connectors.items()})
+        compiled.update({f"language_{t}": matcher(p) for t, p in self.languages.items()})
+        object.__setattr__(self, "_compiled", MappingProxyType(compiled))
+        per_category = {name: frozenset(w for p in self.phrases.get(name, ()) for w in fold(p).split())
+                        for name in CATEGORIES}
+        object.__setattr__(self, "_words", MappingProxyType(per_category))
+        object.__setattr__(self, "words", frozenset().union(*per_category.values()))
+        object.__setattr__(self, "folded_keys", MappingProxyType({fold(k): v for k, v in self.keys.items()}))
+
+    def rx(self, name: str) -> re.Pattern[str] | None:
+        """The compiled matcher of a category, 'connector_<name>' or 'language_<tag>'."""
+        return self._compiled.get(name)
+
+    def words_of(self, name: str) -> frozenset[str]:
+        """Every single word of a category's phrases."""
+        return self._words.get(name, frozenset())
+
+    def hints_for(self, expecting: str) -> list[str]:
+        """The question's own hints, then those of every question, without repeats."""
+        out: list[str] = []
+        for hint in (*self.hints.get(expecting, self.hints.get("any", ())), *self.hints.get("all_questions", ())):
+            if hint not in out:
+                out.append(hint)
+        return out
+
+
+def parse(language: str, understanding, hints, path: str, line: int = 1) -> Vocabulary | None:
+    """The vocabulary of a prompts file's `understanding:` and `hints:` sections, or None."""
+    if understanding is None and hints is None:
+        return None
+    understanding = understanding if understanding is not None else LineDict()
+    if not isinstance(understanding, dict):
+        raise SourceError(path, line, "`understanding` must map kinds of words to lists of phrases")
+    where = understanding.line_of if isinstance(understanding, LineDict) else (lambda key: line)
+    phrases, maps = {}, {}
+    for name, value in understanding.items():
+        name = str(name)
+        if name in CATEGORIES:
+            phrases[name] = _phrase_list(value, path, where(name), f"understanding.{name}")
+        elif name in MAPPINGS:
+            if not isinstance(value, dict):
+                raise SourceError(path, where(name), f"understanding.{name}: expected a mapping ({MAPPINGS[name]})")
+            maps[name] = value
+        else:
+            known = ", ".join([*CATEGORIES, *MAPPINGS])
+            raise SourceError(path, where(name), f"understanding.{name}: unknown; expected one of {known}")
+    connectors = {}
+    for name, value in (maps.get("connectors") or {}).items():
+        if str(name) not in CONNECTORS:
+            raise SourceError(path, where("connectors"), f"understanding.connectors.{name}: expected one of {', '.join(CONNECTORS)}")
+        connectors[str(name)] = _phrase_list(value, path, where("connectors"), f"understanding.connectors.{name}")
+    languages = {}
+    for tag, value in (maps.get("languages") or {}).items():
+        if not re.match(r"^[a-z]{2}-[A-Z]{2}$", str(tag)):
+            raise SourceError(path, where("languages"), f"understanding.languages.{tag}: expected a language tag like en-US")
+        languages[str(tag)] = _phrase_list(value, path, where("languages"), f"understanding.languages.{tag}")
+    keys = {}
+    for spoken, key in (maps.get("keys") or {}).items():
+        if str(key) not in set("0123456789*#"):
+            raise SourceError(path, where("keys"), f"understanding.keys.{spoken}: {key!r} is not a phone key")
+        keys[str(spoken)] = str(key)
+    misheard = {fold(str(k)): fold(str(v)) for k, v in (maps.get("misheard") or {}).items()}
+    if any(not k or not v or " " in k for k, v in misheard.items()):
+        raise SourceError(path, where("misheard"), "understanding.misheard: map one written word to the word meant")
+    released = {w for p in (*phrases.get("released", ()), *phrases.get("released_weak", ())) for w in fold(p).split()}
+    if set(misheard.values()) & released - {w for p in phrases.get("negators", ()) for w in fold(p).split()}:
+        raise SourceError(path, where("misheard"), "understanding.misheard: a release must be heard, never corrected into")
+    hint_lists = {}
+    if hints is not None:
+        if not isinstance(hints, dict):
+            raise SourceError(path, line, f"`hints` must map {', '.join(HINT_GROUPS)} to lists of phrases")
+        hwhere = hints.line_of if isinstance(hints, LineDict) else (lambda key: line)
+        for group, value in hints.items():
+            if str(group) not in HINT_GROUPS:
+                raise SourceError(path, hwhere(group), f"hints.{group}: expected one of {', '.join(HINT_GROUPS)}")
+            hint_lists[str(group)] = _phrase_list(value, path, hwhere(group), f"hints.{group}")
+    return Vocabulary(language, MappingProxyType(phrases), MappingProxyType(connectors),
+                      MappingProxyType(languages), MappingProxyType(keys), MappingProxyType(misheard),
+                      MappingProxyType(hint_lists))
+
+
+def _phrase_list(value, path: str, line: int, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(p, (str, int)) and str(p).strip() for p in value):
+        raise SourceError(path, line, f"{where}: expected a list of phrases")
+    return tuple(str(p) for p in value)
