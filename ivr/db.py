@@ -126,11 +126,13 @@ def connect(url: str) -> Engine:
     """An engine for `url`, quick to give up: a slow database must not hold a caller.
 
     SQLite gets a busy timeout and WAL so two workers share it; PostgreSQL a
-    connect timeout, a pool timeout and a statement timeout.
+    connect timeout, a pool timeout and a statement timeout. Errors never quote
+    the statement's values: they hold callers' numbers, and errors get logged.
     """
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -142,7 +144,7 @@ def connect(url: str) -> Engine:
     else:
         connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=3,
-                               connect_args=connect_args)
+                               connect_args=connect_args, hide_parameters=True)
         if engine.dialect.name == "postgresql":
             @event.listens_for(engine, "connect")
             def _pg_timeouts(dbapi_connection, _record):
