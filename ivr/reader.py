@@ -94,12 +94,14 @@ def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str
         return "unclear", True
 
     if expecting == "yes_no":
-        m = _markers(vocab, text, _Answer())
-        if m.rest > 3 or m.unsure and not (m.yes or m.no):
+        if a.rest > 3 or a.unsure and not (a.yes or a.no):
             return "unclear", True
-        if m.yes and not m.no:
+        if a.stuck and not a.released:
+            # "sigue atascado" to "¿ya está fuera?" is a no; with a "sí" it is a contradiction
+            return ("unclear", True) if a.yes else ("no", plain)
+        if a.yes and not a.no:
             return "yes", plain
-        if m.no and not m.yes:
+        if a.no and not a.yes:
             return "no", plain
         if a.released and not a.stuck and not a.yes and not a.no:
             return "released", False

@@ -719,6 +719,9 @@ def _speech(speech: str, confidence: float | None, expecting: str) -> Understand
         a = _markers(text, _Answer(released=a.released, stuck=a.stuck))
         if a.rest > 3 or a.hedge and not (a.yes or a.no):
             return result("unclear")
+        if a.yes and a.stuck and not a.released:
+            # "yes, it's still stuck" to "is it out?": never a yes that could end the call
+            return result("unclear")
         if a.yes and not a.no:
             return result("yes", plain)
         if a.no and not a.yes:
@@ -801,15 +804,20 @@ _HINTS = {
 }
 _GLOBAL_HINTS = ["agent", "real person", "operator", "repeat", "say that again", "go back",
                  "wait", "hold on", "help", "smoke", "sparks", "fire", "Spanish", "español"]
-def hints(expecting: str, language: str = "en-US", vocabulary: Vocabulary | None = None) -> list[str]:
+
+
+@lru_cache(maxsize=64)
+def hints(expecting: str, language: str = "en-US", vocabulary: Vocabulary | None = None) -> tuple[str, ...]:
     """Speech hints for a question: its expected words plus the global commands
     (short phrases, e.g. 'still stuck', 'came out', 'agent', 'repeat', 'wait', 'CHAdeMO', 'J1772').
 
-    A language with a vocabulary brings its own (`hints:` in its prompts file)."""
+    A language with a vocabulary brings its own (`hints:` in its prompts file).
+    Built once per question kind and language (a vocabulary is loaded once):
+    every question's webhook asks for them."""
     if vocabulary is not None and vocabulary.hints and not language.lower().startswith("en"):
-        return vocabulary.hints_for(expecting)
+        return tuple(vocabulary.hints_for(expecting))
     out: list[str] = []
     for h in _HINTS.get(expecting, _HINTS["any"]) + _GLOBAL_HINTS:
         if h not in out:
             out.append(h)
-    return out
+    return tuple(out)
