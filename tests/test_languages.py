@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from helpers import fields, gather, said, twiml
+from helpers import action_of, fields, gather, said, state_of, twiml
 from ivr import content
 from ivr.app import create_app
 from ivr.config import ConfigError
@@ -18,14 +18,16 @@ from ivr.content import ContentError
 LINE = "+18005550123"
 
 
-def add_language(prompts_dir: Path, tag: str, name: str, voice: str, drop: str | None = None) -> None:
-    """Write a third language from the English file: same keys, marked sentences."""
+def add_language(prompts_dir: Path, tag: str, name: str, voice: str, drop: str | None = None,
+                 sections: str = "") -> None:
+    """Write a third language from the English file: same keys, marked sentences,
+    and optionally its `understanding:` and `hints:` sections, as YAML text."""
     english = yaml.safe_load((ROOT / "prompts" / "en-US.yaml").read_text())
     texts = {key: (f"[{tag}] {text}" if text else "") for key, text in english["prompts"].items()}
     if drop:
         texts.pop(drop)
     document = {"language": tag, "name": name, "voice": voice, "prompts": texts}
-    (prompts_dir / f"{tag}.yaml").write_text(yaml.safe_dump(document, allow_unicode=True))
+    (prompts_dir / f"{tag}.yaml").write_text(yaml.safe_dump(document, allow_unicode=True) + sections)
 
 
 def offer_languages(flow: Path, *tags: str) -> None:
@@ -91,3 +93,41 @@ def test_offering_a_language_without_prompts_fails_lint(tree):
     with pytest.raises(ContentError) as info:
         content.load(tree / "flows", tree / "prompts")
     assert any("no prompts file for de-DE" in str(p) for p in info.value.problems)
+
+
+FRENCH_WORDS = """
+understanding:
+  hazard: [fumée, étincelles, "ça brûle"]
+  agent: [agent, "une personne"]
+  yes: [oui]
+  no: [non]
+  negators: [ne, pas, n]
+  released: ["c'est sorti", "il est sorti"]
+  stuck: [coincé, bloqué]
+  still_stuck: [toujours, encore]
+hints:
+  yes_no: [oui, non]
+  released: ["c'est sorti", "toujours coincé"]
+  connector: [CCS, Chademo, Tesla]
+  all_questions: [agent, fumée]
+"""
+
+
+def test_a_third_language_understands_its_callers_from_its_file(tree, env):
+    add_language(tree / "prompts", "fr-CA", "French", "Polly.Gabrielle-Neural", sections=FRENCH_WORDS)
+    app = create_app({**env, "IVR_FLOWS_DIR": str(tree / "flows"), "IVR_PROMPTS_DIR": str(tree / "prompts"),
+                      "IVR_NUMBER_LANGUAGES": f"{LINE}=fr-CA"})
+    client = app.test_client()
+    root = twiml(client.post("/voice", data=fields(To=LINE)))
+    assert gather(root).get("hints") == "oui, non, agent, fumée"
+    root = twiml(client.post(action_of(root), data=fields(To=LINE, SpeechResult="oui", Confidence="0.9")))
+    assert state_of(root)["node"] == "connector"
+    root = twiml(client.post(action_of(root), data=fields(To=LINE, Digits="4")))
+    assert gather(root).get("hints") == "c'est sorti, toujours coincé, agent, fumée"
+    root = twiml(client.post(action_of(root), data=fields(To=LINE, SpeechResult="non, toujours coincé",
+                                                          Confidence="0.9")))
+    assert state_of(root)["node"] == "unlock_cycle" and state_of(root)["lang"] == "fr-CA"
+    root = twiml(client.post(action_of(root), data=fields(To=LINE, SpeechResult="il y a de la fumée",
+                                                          Confidence="0.5")))
+    assert state_of(root)["node"] == "hazard"
+    assert all(say.get("language") == "fr-CA" for say in root.iter("Say"))
