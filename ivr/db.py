@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import weakref
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -151,7 +152,22 @@ def connect(url: str) -> Engine:
                 with dbapi_connection.cursor() as cursor:
                     cursor.execute("SET statement_timeout = 3000")
                 dbapi_connection.commit()
+    _fresh_pool_after_fork(engine)
     return engine
+
+
+def _fresh_pool_after_fork(engine: Engine) -> None:
+    """A worker forked from a preloaded master (gunicorn.conf.py) opens its own
+    connections: one SQLite or PostgreSQL connection used by two processes
+    corrupts both. close=False leaves the master's own connections alone."""
+    ref = weakref.ref(engine)
+
+    def dispose_in_child() -> None:
+        inherited = ref()
+        if inherited is not None:
+            inherited.dispose(close=False)
+
+    os.register_at_fork(after_in_child=dispose_in_child)
 
 
 # -- the schema -----------------------------------------------------------------------
