@@ -1,0 +1,92 @@
+"""What issue 7's speed-ups must not break, and the caller-time targets (not timed)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from conftest import ROOT
+from helpers import action_of, fields, gather, twiml
+from ivr import db
+from ivr.understanding import hints
+
+sys.path.insert(0, str(ROOT))
+from bench import caller_time  # noqa: E402
+
+
+def test_a_forked_worker_does_not_reuse_the_masters_connections(tmp_path: Path):
+    """gunicorn's preload forks workers from a master that already ran the migrations."""
+    engine = db.connect(f"sqlite:///{tmp_path}/fork.db")
+    db.migrate(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("select 1")
+    assert engine.pool.checkedin() == 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: nothing inherited, and it can still record
+        try:
+            inherited = engine.pool.checkedin()
+            db.Recorder(engine).call_started("CA" + "c" * 32, "+15555550123", "+18005550199", "en-US")
+            with engine.connect() as conn:
+                count = conn.execute(select(func.count()).select_from(db.calls)).scalar()
+            os.write(write, f"{inherited} {count}".encode())
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100).decode() == "0 1"
+    assert engine.pool.checkedin() == 1  # the master's own connection is left alone
+
+
+def test_the_same_question_gets_the_same_hints_without_rebuilding_them():
+    assert hints("released", "en-US") is hints("released", "en-US")
+    assert "still stuck" in hints("released", "en-US")
+
+
+def test_turns_are_recorded_with_their_answer_and_the_call_moves_on(client, app):
+    """The recorder's statements are built once; each turn's own values still land."""
+    root = twiml(client.post("/voice", data=fields(CallStatus="ringing")))
+    root = twiml(client.post(action_of(root), data=fields(Digits="1")))          # the session ended
+    twiml(client.post(action_of(root), data=fields(SpeechResult="it's a CCS", Confidence="0.9")))
+    engine = app.extensions["ivr"].recorder.engine
+    with engine.connect() as conn:
+        call = conn.execute(select(db.calls)).mappings().one()
+        turns = conn.execute(select(db.events).order_by(db.events.c.id)).mappings().all()
+    assert call["connector"] == "ccs" and call["last_node"] == "unlock_fob" and call["language"] == "en-US"
+    assert [t["digits"] for t in turns[1:]] == ["1", None]
+    assert turns[2]["speech"] == "it's a CCS" and turns[2]["intent"] == "connector_ccs"
+
+
+def test_a_duplicate_turn_does_not_move_the_call_back(client, app):
+    root = twiml(client.post("/voice", data=fields(CallStatus="ringing")))
+    first = fields(Digits="1")
+    url = action_of(root)
+    client.post(url, data=first)
+    client.post(url, data=first)  # Twilio's retry of the same webhook
+    engine = app.extensions["ivr"].recorder.engine
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(db.events)).scalar() == 2
+
+
+def test_first_instruction_and_key_fob_step_are_soon_enough_for_every_connector():
+    content = caller_time.load()
+    for connector in ("ccs", "chademo", "j1772", "tesla", "unsure"):
+        marks = caller_time.walk(connector, content)
+        first = marks[0]
+        fob = next(m for m in marks if m.label == "key-fob unlock said")
+        assert first.words <= caller_time.FIRST_INSTRUCTION_WORDS, connector
+        assert fob.seconds <= caller_time.KEY_FOB_SECONDS, connector
+        # Every release step is still there, in order after the key fob.
+        steps = [m.label for m in marks]
+        assert steps.index("key-fob unlock said") < steps.index("pressed unlock five times")
+        assert marks[-1].label == "end: agent"
+
+
+def test_caller_time_bench_runs_and_reports_the_targets_met():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "caller_time.py")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "first actionable instruction" in result.stdout and "key-fob unlock said" in result.stdout
+    assert "MISS" not in result.stdout
