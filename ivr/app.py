@@ -96,8 +96,9 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
     _prepare_database(engine, settings)
     app.extensions["ivr"] = Services(settings, content, db.Recorder(engine))
 
-    from .views import dashboard, health, voice
+    from .views import dashboard, handoff, health, voice
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(handoff.bp)
     app.register_blueprint(dashboard.bp)
     return app

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from . import flow as flow_module, lint, prompts
+from . import escalation as escalation_module, flow as flow_module, lint, prompts, station
 from .engine import Engine
+from .escalation import Escalation
 from .flow import Flow
 from .prompts import Catalog
 from .yamlfile import SourceError
@@ -32,6 +33,7 @@ class Content:
     catalogs: Mapping[str, Catalog]
     engine: Engine
     default_language: str
+    escalation: Escalation = escalation_module.DEFAULT
 
 
 def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
@@ -40,11 +42,13 @@ def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
     try:
         flow = flow_module.load(path)
         catalogs = prompts.load_all(prompts_dir)
+        escalation = escalation_module.load(flows_dir / "escalation.yaml")
     except SourceError as exc:
         raise ContentError([exc]) from None
     if default_language not in catalogs:
         raise ContentError([f"{prompts_dir}: no prompts for the default language {default_language}"])
     problems = lint.check(flow, catalogs)
+    problems += [lint.Problem(flow.path, 1, problem) for problem in station.settings_problems(flow.settings)]
     if problems:
         raise ContentError(problems)
-    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language)
+    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation)

@@ -20,6 +20,7 @@ MAX_PATH = 40
 MAX_HOPS = 64
 WAIT_SECONDS = 30
 CONFIRM_SECONDS = 8
+STATION_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
 class BadState(ValueError):
@@ -37,6 +38,7 @@ class CallState:
     mode: str = "ask"
     path: tuple[str, ...] = ()
     connector: str | None = None
+    station: str | None = None     # the station ID the caller confirmed (ivr/station.py)
 
     def to_params(self) -> dict[str, str]:
         params = {"node": self.node, "lang": self.lang}
@@ -50,6 +52,8 @@ class CallState:
             params["path"] = ".".join(self.path)
         if self.connector:
             params["conn"] = self.connector
+        if self.station:
+            params["st"] = self.station
         return params
 
     @classmethod
@@ -71,9 +75,12 @@ class CallState:
         connector = params.get("conn") or None
         if connector is not None and not re.fullmatch(r"[a-z0-9]{1,12}", connector):
             raise BadState("bad connector")
+        station = params.get("st") or None
+        if station is not None and not STATION_ID.fullmatch(station):
+            raise BadState("bad station ID")
         return cls(node=node, lang=lang, tries=_small_int(params.get("tries")),
                    repeats=_small_int(params.get("rep")), mode=mode, path=path,
-                   connector=connector)
+                   connector=connector, station=station)
 
 
 def _small_int(raw: str | None) -> int:
@@ -188,6 +195,10 @@ class Engine:
             # "It came out" while we asked something else: good news, but check.
             return self._confirm(state)
         return self._retry(state, node, "not_understood", node.not_understood)
+
+    def ask(self, state: CallState, lead: tuple[Line, ...] = (), action: str = "ask") -> Reply:
+        """The current question in full, with its lead-in: after a detour such as the station ID."""
+        return self._ask(self.flow[state.node], state, tuple(lead), action=action, arriving=True)
 
     # -- the moves ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import re
 from .engine import CallState
 from .flow import Flow
 from .prompts import Catalog
+from .station import read_back
 
 
 def last_four(number: str | None) -> str | None:
@@ -48,6 +49,8 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | 
         steps=", ".join(steps) if steps else catalog.text("whisper_steps_none"),
         stopped_at=(stopped.step or stopped.id.replace("_", " ")) if stopped is not None else catalog.text("whisper_steps_none"),
     )]
+    if state.station:
+        lines.append(catalog.text("whisper_station", station=read_back(state.station)))
     if four:
         lines.append(catalog.text("whisper_caller", last4=" ".join(four)))
     if hazard:
@@ -56,3 +59,63 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | 
         lines.append(catalog.text("whisper_language", language=caller_language.name))
     lines.append(catalog.text("whisper_accept"))
     return lines
+
+
+def spoken_number(number: str) -> str:
+    """A phone number read the way people say it: '+18005550199' -> '1, 8 0 0, 5 5 5, 0 1 9 9'."""
+    digits = re.sub(r"\D", "", number)
+    if len(digits) == 11 and digits.startswith("1"):      # North America: 1, area code, 3, 4
+        groups = [digits[0], digits[1:4], digits[4:7], digits[7:]]
+    elif len(digits) == 10:
+        groups = [digits[:3], digits[3:6], digits[6:]]
+    else:
+        groups = [digits[i:i + 3] for i in range(0, len(digits), 3)]
+    return ", ".join(" ".join(group) for group in groups)
+
+
+def text_message(catalog: Catalog, flow: Flow, state: CallState, support_number: str | None,
+                 released: bool) -> str:
+    """The text a caller asked for: the steps they went through, and where to call."""
+    steps = steps_tried(flow, state)
+    key = "sms_released" if released else "sms_steps"
+    lines = [catalog.text(key, steps="; ".join(steps) if steps else catalog.text("whisper_steps_none"))]
+    if support_number:
+        lines.append(catalog.text("sms_support", number=support_number))
+    else:
+        lines.append(catalog.text("sms_support_station"))
+    return " ".join(lines)
+
+
+def usable_number(number: str | None) -> str | None:
+    """The caller's number if a person can be called or texted on it (not anonymous, SIP or a client)."""
+    compact = re.sub(r"[\s().-]", "", number or "")
+    return compact if re.fullmatch(r"\+[1-9]\d{6,14}", compact) else None
+
+
+def callback_number(keys: str | None, caller: str | None) -> str | None:
+    """A number keyed in for a call back, in E.164 form, or None if it cannot be one.
+
+    Ten digits are a North American number when the caller's own is (or is
+    unknown); otherwise the caller keys the country code, with or without 00/011.
+    """
+    digits = re.sub(r"\D", "", keys or "")
+    own = usable_number(caller)
+    if len(digits) == 10 and (own is None or own.startswith("+1")) and digits[0] not in "01":
+        return "+1" + digits
+    for prefix in ("011", "00"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix):]
+            break
+    if len(digits) == 11 and digits.startswith("1") and digits[1] in "01":
+        return None  # a North American area code never starts with 0 or 1
+    return usable_number("+" + digits) if 8 <= len(digits) <= 15 else None
+
+
+def drop_end_lines(lines: tuple, flow: Flow, node_id: str, catalog: Catalog) -> tuple:
+    """The reply's lines without what the end node says ("I'm putting you through..."),
+    for a hand-off that will not ring anyone (after hours)."""
+    node = flow.nodes.get(node_id)
+    if node is None or node.kind != "end":
+        return tuple(lines)
+    spoken = sum(1 for key in node.say if key in catalog and catalog.text(key))
+    return tuple(lines[:len(lines) - spoken]) if spoken else tuple(lines)

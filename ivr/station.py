@@ -21,7 +21,8 @@ _REPEATS = {"double": 2, "triple": 3}
 # Words around an ID that carry nothing: "it's station number 4 5 ..."
 _FILLERS = {"it", "its", "it's", "is", "the", "station", "number", "id", "i", "d", "um", "uh", "er",
             "and", "a", "okay", "ok", "so", "charger", "says", "reads", "dash", "hyphen", "space"}
-_SKIP_WORDS = re.compile(r"\b(skip|don'?t know|do not know|can'?t find|cannot find|no idea|don'?t have|not sure|no id)\b")
+_SKIP_WORDS = re.compile(r"\b(skip|don'?t know|do not know|can'?t find|cannot find|no idea|don'?t have|not sure|"
+                         r"no id|saltar|s[aá]ltelo|no lo encuentro|no s[eé])\b")
 
 
 def digit_range(settings: Mapping[str, object]) -> tuple[int, int]:
@@ -89,6 +90,6 @@ def check(candidate: str | None, fewest: int = MIN_DIGITS, most: int = MAX_DIGIT
 
 
 def read_back(station_id: str) -> str:
-    """Digits spaced for text-to-speech, grouped in threes: '450 77' -> '4 5 0, 7 7'."""
+    """Spaced for text-to-speech, in groups of three: '45077' -> '4 5 0, 7 7'."""
     groups = [station_id[i:i + 3] for i in range(0, len(station_id), 3)]
     return ", ".join(" ".join(group) for group in groups)

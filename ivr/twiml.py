@@ -119,12 +119,65 @@ def hangup() -> VoiceResponse:
     return response
 
 
-def voicemail(lines: Sequence, *, action: str, voice: Voice, max_length: int = 120) -> VoiceResponse:
-    """Take a message after the tone; on an empty recording, say goodbye."""
+def voicemail(lines: Sequence, *, action: str, voice: Voice, max_length: int = 120,
+              empty: str | None = None, recording_callback: str | None = None,
+              transcribe_callback: str | None = None) -> VoiceResponse:
+    """Take a message after the tone.
+
+    Twilio posts nothing when the recording is empty, so `empty` (a Redirect
+    after the Record) carries the call on instead of leaving it in silence.
+    The recording and transcription callbacks arrive later, on their own.
+    """
     response = VoiceResponse()
     speak(response, lines, voice)
+    options = {}
+    if recording_callback:
+        options.update(recording_status_callback=recording_callback, recording_status_callback_method="POST",
+                       recording_status_callback_event="completed")
+    if transcribe_callback:
+        options.update(transcribe=True, transcribe_callback=transcribe_callback)
     response.record(action=action, method="POST", max_length=max_length, play_beep=True,
-                    timeout=5, finish_on_key="#")
+                    timeout=5, finish_on_key="#", **options)
+    if empty:
+        response.redirect(empty, method="POST")
+    return response
+
+
+def keyed_entry(lines: Sequence, *, action: str, voice: Voice, timeout: int = 8,
+                hints: Sequence[str] = ()) -> VoiceResponse:
+    """Ask for several digits (a station ID, a phone number), ended by # or a pause, or spoken."""
+    response = VoiceResponse()
+    gather = Gather(input="dtmf speech", action=action, method="POST", action_on_empty_result=True,
+                    timeout=timeout, finish_on_key="#", speech_timeout=SPEECH_TIMEOUT,
+                    speech_model=SPEECH_MODEL, language=voice.language, profanity_filter=False)
+    if hints:
+        gather.attrs["hints"] = ", ".join(hints)
+    speak(gather, lines, voice)
+    response.append(gather)
+    response.redirect(action, method="POST")
+    return response
+
+
+def enqueue(lines: Sequence, *, queue: str, voice: Voice, action: str, wait_url: str) -> VoiceResponse:
+    """Wait in a Twilio queue for the next agent; `action` hears how the wait ended (QueueResult)."""
+    response = VoiceResponse()
+    speak(response, lines, voice)
+    response.enqueue(queue, action=action, method="POST", wait_url=wait_url, wait_url_method="POST")
+    return response
+
+
+def queue_wait(lines: Sequence, *, voice: Voice, pause: int = 20) -> VoiceResponse:
+    """What a caller in the queue hears; Twilio plays it again when it ends."""
+    response = VoiceResponse()
+    speak(response, lines, voice)
+    response.pause(length=pause)
+    return response
+
+
+def leave_queue() -> VoiceResponse:
+    """Out of the queue: the Enqueue's action URL takes over (QueueResult=leave)."""
+    response = VoiceResponse()
+    response.leave()
     return response
 
 
