@@ -460,7 +460,9 @@ def station_id():
     speech, digits = request.form.get("SpeechResult"), request.form.get("Digits")
     fewest, most = station.digit_range(content.flow.settings)
     candidate = request.args.get("sc")
-    heard = understand(speech, web.confidence(), digits if digits in ("0", "*") else None, "yes_no", state.lang,
+    # Keys mean yes/no when confirming; while keying the ID only 0 (a person) is a command.
+    keys = digits if candidate is not None or digits == "0" else None
+    heard = understand(speech, web.confidence(), keys, "yes_no", state.lang,
                        web.vocabulary_for(state.lang))
     if heard.intent in ("hazard", "agent"):  # the global commands work here too
         _record(f"station:{heard.intent}", node="station")
