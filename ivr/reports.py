@@ -129,8 +129,10 @@ def summarize(calls: list[CallRecord]) -> dict:
     total = len(calls)
     outcomes = Counter(call.outcome for call in calls)
     by_connector: dict[str, Counter] = defaultdict(Counter)
+    by_language: dict[str, Counter] = defaultdict(Counter)
     for call in calls:
         by_connector[call.connector or "unknown"][call.outcome] += 1
+        by_language[call.language or "unknown"][call.outcome] += 1
     released_at = Counter(turn.node for turn in map(release_turn, calls) if turn is not None)
     hung_up_at = Counter(call.last_node or "start" for call in calls if call.outcome == "abandoned")
     misheard = Counter(answer for call in calls for answer in not_understood(call))
@@ -148,6 +150,11 @@ def summarize(calls: list[CallRecord]) -> dict:
             connector: {"calls": sum(counts.values()), "released": counts["released"],
                         "released_share": _share(counts["released"], sum(counts.values()))}
             for connector, counts in sorted(by_connector.items())
+        },
+        "by_language": {  # the language the call ended in ("español" switches it)
+            language: {"calls": sum(counts.values()), "released": counts["released"],
+                       "released_share": _share(counts["released"], sum(counts.values()))}
+            for language, counts in sorted(by_language.items())
         },
         "released_at_step": _ranked(released_at),
         "hung_up_at": _ranked(hung_up_at),
@@ -203,6 +210,8 @@ def report_text(report: dict) -> str:
     sections = [
         ("by connector", {c: f"{v['calls']} calls, {v['released']} released ({_percent(v['released_share'])})"
                           for c, v in report["by_connector"].items()}),
+        ("by language", {language: f"{v['calls']} calls, {v['released']} released ({_percent(v['released_share'])})"
+                         for language, v in report.get("by_language", {}).items()}),
         ("released at step", report["released_at_step"]),
         ("callers hung up at", report["hung_up_at"]),
         ("not understood (most frequent first)", {i["answer"]: i["count"] for i in report["not_understood"]}),

@@ -13,9 +13,9 @@ def turn(seconds, node, next_node, action, speech=None, digits=None, intent=None
                 confidence=confidence, intent=intent, action=action, next_node=next_node)
 
 
-def call(sid, outcome, turns, connector=None, day=0, duration=None, last_node=None):
+def call(sid, outcome, turns, connector=None, day=0, duration=None, last_node=None, language="en-US"):
     return CallRecord(call_sid=sid, caller="***0123", called="+18005550199",
-                      started_at=T0 + timedelta(days=day), ended_at=None, language="en-US",
+                      started_at=T0 + timedelta(days=day), ended_at=None, language=language,
                       connector=connector, station_id=None, outcome=outcome,
                       last_node=last_node or (turns[-1].next_node if turns else None),
                       status="completed", duration_s=duration, turns=tuple(turns))
@@ -100,6 +100,14 @@ def test_by_connector():
     by = summarize(ALL)["by_connector"]
     assert by["ccs"] == {"calls": 1, "released": 1, "released_share": 1.0}
     assert by["unknown"]["calls"] == 3 and by["unknown"]["released"] == 0
+
+
+def test_by_language():
+    spanish = call("CA9", "released", [turn(0, None, "session_screen", "start")], language="es-US")
+    report = summarize([*ALL, spanish])
+    assert report["by_language"]["es-US"] == {"calls": 1, "released": 1, "released_share": 1.0}
+    assert report["by_language"]["en-US"]["calls"] == len(ALL)
+    assert "by language:\n  en-US: " in report_text(report) and "  es-US: 1 calls, 1 released (100%)" in report_text(report)
 
 
 def test_steps_collapse_a_question_asked_again():
