@@ -64,6 +64,10 @@ def call(caller: str, confidence: float, script: tuple[str, ...]) -> None:
             click.secho(f"  [ringing the agent line {event.text}]", fg="yellow")
             for line in event.detail.get("whisper", []):
                 click.secho(f"  [agent hears: {line}]", fg="yellow")
+        elif event.kind == "queue":
+            click.secho(f"  [waiting in the queue {event.text}]", fg="yellow")
+            for line in event.detail.get("wait", []):
+                click.secho(f"  [caller hears while waiting: {line}]", fg="yellow")
         elif event.kind == "hangup":
             click.secho("  [the bot hangs up]", fg="yellow")
 
@@ -89,6 +93,11 @@ def call(caller: str, confidence: float, script: tuple[str, ...]) -> None:
                 return None
             return {"DialCallStatus": "completed" if typed.lower().startswith("y") else "no-answer",
                     "DialCallSid": "CA" + "1" * 32}
+        if event.kind == "queue":
+            typed = next_typed("  [an agent takes the call? y/n] ")
+            if typed is None:
+                return None
+            return {"QueueResult": "bridged" if typed.lower().startswith("y") else "leave", "QueueTime": "60"}
         if event.kind == "record":
             typed = next_typed("  [your message, empty for none] ")
             if not typed:

@@ -19,7 +19,7 @@ BASE = "http://localhost"
 
 @dataclass
 class Event:
-    kind: str  # "say" | "listen" | "dial" | "whisper" | "record" | "hangup"
+    kind: str  # "say" | "listen" | "dial" | "whisper" | "record" | "queue" | "hangup"
     text: str = ""
     detail: dict = field(default_factory=dict)
 
@@ -104,10 +104,17 @@ class Call:
                     event = Event("record", detail=dict(verb.attrib))
                     on_event(event)
                     fields = answer(event)
-                    if fields is None:  # an empty recording sends no request
-                        self.ended = True
-                        self.status("completed")
-                        return "hangup"
+                    if fields is None:  # an empty recording sends no request: on to the next verb
+                        continue
+                    next_request = (verb.attrib["action"], fields)
+                    break
+                elif verb.tag == "Enqueue":
+                    wait = self.post(verb.get("waitUrl"), {"QueuePosition": "1", "QueueTime": "0",
+                                                           "QueueSid": "QU" + "0" * 32})
+                    event = Event("queue", verb.text or "", dict(verb.attrib))
+                    event.detail["wait"] = [_text(s) for s in ET.fromstring(wait.data).iter("Say")]
+                    on_event(event)
+                    fields = answer(event) or {"QueueResult": "leave"}
                     next_request = (verb.attrib["action"], fields)
                     break
                 elif verb.tag == "Redirect":

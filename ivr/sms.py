@@ -17,6 +17,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 log = logging.getLogger("ivr.sms")
+# twilio-python logs every request (numbers included) at INFO; keep callers' numbers out of the logs.
+_http_log = logging.getLogger("ivr.sms.http")
+_http_log.setLevel(logging.WARNING)
 
 REST_TIMEOUT = 4.0  # seconds; leaves room in Twilio's 15 s webhook budget
 MAX_BODY = 600      # characters: a few SMS segments, never a wall of text
@@ -60,7 +63,7 @@ def sender(account_sid: str | None, auth_token: str | None, from_: str | None) -
 
 
 def client(who: Sender) -> Client:
-    http = TwilioHttpClient(timeout=REST_TIMEOUT, max_retries=0)
+    http = TwilioHttpClient(timeout=REST_TIMEOUT, max_retries=0, logger=_http_log)
     return Client(who.account_sid, who.auth_token, http_client=http)
 
 
