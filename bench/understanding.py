@@ -187,6 +187,20 @@ def report_asr(verbose: bool) -> bool:
     return not danger
 
 
+def report_speed(rounds: int = 5) -> None:
+    """Time per utterance, English rules vs a vocabulary read (after a warm-up pass)."""
+    import time
+    for name, rows, language, vocabulary in (("en-US", load_ours(), "en-US", None),
+                                             ("es-US", load_ours(OURS_ES), "es-US", spanish_vocabulary())):
+        evaluate(rows, language=language, vocabulary=vocabulary)
+        start = time.perf_counter()
+        for _ in range(rounds):
+            for utt, exp, _truth in rows:
+                understand(utt, CONFIDENCE, None, exp, language, vocabulary)
+        per = (time.perf_counter() - start) / (rounds * len(rows))
+        print(f"== speed {name}: {per * 1e6:.0f} µs per utterance ({rounds} x {len(rows)})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark ivr.understanding")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every miss")
@@ -202,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("== dev set: not found at ../shared/utterances/dev.tsv, skipped")
     good &= report_asr(args.verbose)
+    report_speed()
     print("targets met" if good else "TARGETS MISSED")
     return 0 if good else 1
 

@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from ivr import vocabulary
@@ -164,6 +166,30 @@ def test_spanish_hints_come_from_the_prompts_file():
     assert {"agente", "humo", "repita", "espere"} <= set(released)
     assert "J1772" in hints("connector", "es-US", ES)
     assert "still stuck" not in released
+
+
+WORDS = ["sí", "no", "ya", "salió", "se", "soltó", "sigue", "atascado", "todavía", "humo", "agente", "espere",
+         "nada", "lo", "saqué", "creo", "pero", "casi", "el", "conector", "está", "libre", "nunca", "si", "uno"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=7), st.sampled_from(EXPECTATIONS),
+       st.one_of(st.none(), st.floats(0, 1)))
+def test_properties(words, expecting, confidence):
+    got = es(" ".join(words), expecting, confidence)
+    assert got.intent in INTENTS or got.intent.startswith("language_")
+    if "humo" in words:
+        assert got.intent == "hazard"
+    if got.intent == "released" and got.certain:
+        # a certain release carries no word one mishearing could flip, and a good Confidence
+        assert not {"no", "nunca", "nada", "sigue", "todavía", "atascado", "creo", "pero", "casi", "si"} & set(words)
+        assert confidence is not None and confidence >= 0.6
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40), st.sampled_from(EXPECTATIONS))
+def test_any_text_is_handled(text, expecting):
+    assert es(text, expecting).intent != "silence" or not text.strip()
 
 
 # --- a third language is data ----------------------------------------------------------
