@@ -26,8 +26,12 @@ WEBHOOKS = [
     "/voice/turn", "/voice/turn?node=%3CDial%3E&lang=xx", "/voice/whisper?node=agent&lang=en-US",
     "/voice/whisper", "/voice/whisper/accept?node=agent&lang=en-US", "/voice/dial-result?lang=en-US",
     "/voice/dial-result", "/voice/voicemail?lang=en-US", "/voice/status", "/voice/fallback",
+    # the hand-off's webhooks
+    "/voice/offer?node=agent&lang=en-US&ch=f&at=0", "/voice/offer", "/voice/queue/wait?lang=en-US",
+    "/voice/queue/result?node=agent&lang=en-US", "/voice/voicemail/recording", "/voice/voicemail/transcription",
+    "/voice/callback?node=agent&lang=en-US&ch=f&at=0", "/voice/callback", "/voice/station?lang=en-US",
 ]
-TWILIO_FIELDS = ["CallSid", "AccountSid", "From", "To", "Caller", "Called", "CallStatus", "Direction",
+TWILIO_FIELDS = ["QueueResult", "QueueTime", "TranscriptionText", "TranscriptionStatus", "CallSid", "AccountSid", "From", "To", "Caller", "Called", "CallStatus", "Direction",
                  "ApiVersion", "Digits", "SpeechResult", "Confidence", "DialCallStatus", "DialCallSid",
                  "DialCallDuration", "RecordingUrl", "RecordingSid", "RecordingDuration", "CallDuration",
                  "SequenceNumber", "Timestamp", "CallbackSource", "ErrorCode", "ErrorUrl", "StirVerstat"]

@@ -34,6 +34,14 @@ WEBHOOKS = [
     ("/voice/voicemail?lang=en-US", {"RecordingUrl": "https://api.twilio.com/rec/RE1", "RecordingDuration": "12"}),
     ("/voice/status", {"CallStatus": "completed", "CallDuration": "40", "SequenceNumber": "4"}),
     ("/voice/fallback", {"ErrorCode": "11200", "ErrorUrl": "https://ivr.example.com/voice"}),
+    # the hand-off's webhooks
+    (f"/voice/offer?{HANDOFF}&ch=f&at=0", {"Digits": "1"}),
+    (f"/voice/queue/wait?{HANDOFF}", {"QueuePosition": "1", "QueueTime": "30"}),
+    (f"/voice/queue/result?{HANDOFF}", {"QueueResult": "hangup", "QueueTime": "30"}),
+    ("/voice/voicemail/recording", {"RecordingUrl": "https://api.twilio.com/rec/RE1", "RecordingStatus": "completed"}),
+    ("/voice/voicemail/transcription", {"TranscriptionText": "stuck at bay 4", "TranscriptionStatus": "completed"}),
+    (f"/voice/callback?{HANDOFF}&ch=f&at=0", {"Digits": "14155550123"}),
+    ("/voice/station?lang=en-US", {"Digits": "1234"}),
 ]
 
 
