@@ -147,3 +147,13 @@ def test_each_link_can_be_left_out():
             at, name = step
             walked.append(name)
         assert link not in walked and walked == list(chain)
+
+
+def test_the_readme_example_loads(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The hand-off to a person"):]
+    example = section[section.index("```yaml") + len("```yaml"):]
+    example = example[:example.index("```")]
+    loaded = escalation.load(write(tmp_path, example))
+    assert loaded.queue == "stuck-connector" and loaded.hours.country == "US"
+    assert loaded.fallback == ("second_agent", "voicemail", "callback", "sms")
