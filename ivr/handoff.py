@@ -36,6 +36,17 @@ def steps_tried(flow: Flow, state: CallState) -> list[str]:
     return labels
 
 
+WHISPER_STEPS = 3  # the agent must press 1 within seconds: name the last few steps only
+
+
+def _steps_heard(catalog: Catalog, steps: list[str]) -> str:
+    if not steps:
+        return catalog.text("whisper_steps_none")
+    if len(steps) <= WHISPER_STEPS:
+        return ", ".join(steps)
+    return catalog.text("whisper_steps_many", count=str(len(steps)), steps=", ".join(steps[-WHISPER_STEPS:]))
+
+
 def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | None,
                   hazard: bool, caller_language: Catalog | None = None) -> list[str]:
     connector_key = f"connector_{state.connector}" if state.connector else "connector_unknown"
@@ -46,7 +57,7 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | 
     lines = [catalog.text(
         "whisper",
         connector=catalog.text(connector_key) if connector_key in catalog else catalog.text("connector_unknown"),
-        steps=", ".join(steps) if steps else catalog.text("whisper_steps_none"),
+        steps=_steps_heard(catalog, steps),
         stopped_at=(stopped.step or stopped.id.replace("_", " ")) if stopped is not None else catalog.text("whisper_steps_none"),
     )]
     if state.station:

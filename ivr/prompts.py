@@ -31,7 +31,7 @@ SYSTEM_KEYS = (
     "dial_completed", "dial_failed", "voicemail_prompt", "voicemail_thanks",
     "voicemail_empty",
     # the hand-off (ivr/views/handoff.py): whisper, after hours, queue, fallback links
-    "whisper_station", "after_hours", "after_hours_safety", "after_hours_hazard", "queue_wait", "queue_position", "queue_safety",
+    "whisper_station", "whisper_steps_many", "after_hours", "after_hours_safety", "after_hours_hazard", "queue_wait", "queue_position", "queue_safety",
     "second_agent", "voicemail_offer", "callback_offer", "callback_confirm", "callback_enter",
     "callback_invalid", "callback_saved", "callback_gave_up", "sms_offer", "sms_sent",
     "sms_invalid_number", "sms_unsubscribed", "sms_unavailable", "goodbye_support",

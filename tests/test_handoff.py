@@ -414,3 +414,15 @@ def test_a_broken_escalation_file_stops_start_up_with_file_and_line(make):
     with pytest.raises(ContentError) as caught:
         make("fallback:\n  - voicemail\n  - pigeon\n")
     assert "escalation.yaml:1: fallback: 'pigeon' is not a link" in str(caught.value)
+
+
+def test_a_long_path_whispers_the_count_and_the_last_steps(app):
+    from ivr import handoff
+    from ivr.engine import CallState
+    content = app.extensions["ivr"].content
+    path = ("session_screen", "connector", "unlock_fob", "unlock_cycle", "lock_unlock", "reseat", "charge_lock")
+    state = CallState(node="out_of_steps", path=path, connector="ccs", station="45077")
+    text = " ".join(handoff.whisper_lines(content.catalogs["en-US"], content.flow, state, CALLER, hazard=True))
+    assert "6, the last ones: locked and unlocked three times, reseated the connector, checked the charge port lock" in text
+    assert "checked the charger screen" not in text
+    assert "Station 4 5 0, 7 7" in text and "0 1 2 3" in text and "hazard" in text
