@@ -3,9 +3,7 @@ the queue, every fallback link on and off, texts (REST mocked with `responses`),
 and the station ID."""
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,7 +12,7 @@ import responses
 from sqlalchemy import select
 
 from conftest import AGENT, ROOT, TOKEN
-from helpers import CALL_SID, fields, gather, said, twiml
+from helpers import gather, said, twiml
 from ivr import db
 from ivr.app import create_app
 from ivr.content import ContentError

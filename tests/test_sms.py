@@ -1,7 +1,6 @@
 """Text messages: every REST call and every error, mocked with `responses`."""
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs
 
 import pytest
