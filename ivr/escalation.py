@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Iterable
@@ -28,6 +28,7 @@ ALTERNATIVES = {"voicemail": "callback", "callback": "voicemail"}
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAY_GROUPS = {"weekdays": DAYS[:5], "weekend": DAYS[5:], "daily": DAYS}
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+MAX_TRANSCRIBED = 120  # seconds: Twilio's <Record transcribe> limit
 _TOP_KEYS = {"agent", "hours", "fallback", "after_hours", "support_number", "note"}
 
 
@@ -71,7 +72,6 @@ class Escalation:
     voicemail_max_length: int = 120
     transcribe: bool = True
     support_number: str | None = None
-    lines: dict = field(default_factory=dict, compare=False)
 
     def chain(self, name: str) -> tuple[str, ...]:
         """The links of a chain: 'fallback', 'after_hours', or 'released' (a text only)."""
@@ -151,6 +151,10 @@ def parse(data, path: str) -> Escalation:
             if not isinstance(transcribe, bool):
                 raise SourceError(path, settings.line_of("transcribe"), "voicemail.transcribe: true or false")
             _only(settings, {"max_length", "transcribe"}, path, "voicemail")
+            if transcribe and max_length > MAX_TRANSCRIBED:
+                raise SourceError(path, settings.line_of("max_length"),
+                                  f"voicemail: Twilio transcribes recordings of up to {MAX_TRANSCRIBED} seconds; "
+                                  "lower max_length or set transcribe: false")
         elif settings and key != "voicemail":
             raise SourceError(path, line, f"{key}: takes no settings")
     if "second_agent" in fallback and not second_agent:
@@ -169,7 +173,6 @@ def parse(data, path: str) -> Escalation:
         voicemail_max_length=max_length,
         transcribe=transcribe,
         support_number=_phone(support, path, data.line_of("support_number"), "support_number") if support is not None else None,
-        lines={"fallback": data.line_of("fallback"), "after_hours": data.line_of("after_hours")},
     )
 
 

@@ -71,6 +71,7 @@ support_number: "+18005550199"
     ("hours:\n  timezone: UTC\n  weekdays: '08:00-20:00'\n  holidays: {country: XX}\n", 4, "no public holidays"),
     ("support_number: 555-0199\n", 1, "E.164"),
     ("fallback:\n  - voicemail: {max_lenght: 60}\n", 2, "unknown key 'max_lenght'"),
+    ("fallback:\n  - voicemail:\n      max_length: 300\n", 3, "up to 120 seconds"),
     ("agent: {queue: 'a/b'}\n", 1, "queue name"),
     ("escalate: yes\n", 1, "unknown key 'escalate'"),
 ])
