@@ -271,7 +271,7 @@ def profile(call: list[tuple[str, dict]], workdir: Path, calls: int) -> None:
     try:
         from pyinstrument import Profiler
     except ImportError:
-        sys.exit("--profile needs pyinstrument (bench only): pip install pyinstrument")
+        sys.exit("--profile needs pyinstrument (bench only): pip install '.[bench]'")
     from werkzeug.test import EnvironBuilder
 
     from ivr.app import create_app
