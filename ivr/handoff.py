@@ -26,13 +26,18 @@ def masked(number: str | None) -> str:
     return f"***{four}" if four else "unknown"
 
 
-def steps_tried(flow: Flow, state: CallState) -> list[str]:
-    """The labelled release steps the caller went through, in order, without repeats."""
+def steps_tried(flow: Flow, state: CallState, catalog: Catalog | None = None) -> list[str]:
+    """The labelled release steps the caller went through, in order, without repeats.
+
+    In `catalog`'s language when given (a text to the caller, the agent's
+    whisper); the flow's own labels otherwise (the records).
+    """
     labels: list[str] = []
     for node_id in (*state.path, state.node):
         node = flow.nodes.get(node_id)
-        if node is not None and node.step and node.step not in labels:
-            labels.append(node.step)
+        label = None if node is None else (catalog.step_label(node) if catalog else node.step)
+        if label and label not in labels:
+            labels.append(label)
     return labels
 
 
@@ -50,7 +55,7 @@ def _steps_heard(catalog: Catalog, steps: list[str]) -> str:
 def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | None,
                   hazard: bool, caller_language: Catalog | None = None) -> list[str]:
     connector_key = f"connector_{state.connector}" if state.connector else "connector_unknown"
-    steps = steps_tried(flow, state)
+    steps = steps_tried(flow, state, catalog)
     questions = [n for n in (*state.path, state.node) if n in flow.nodes and flow.nodes[n].kind == "ask"]
     stopped = flow.nodes[questions[-1]] if questions else None
     four = last_four(caller)
@@ -58,7 +63,7 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | 
         "whisper",
         connector=catalog.text(connector_key) if connector_key in catalog else catalog.text("connector_unknown"),
         steps=_steps_heard(catalog, steps),
-        stopped_at=(stopped.step or stopped.id.replace("_", " ")) if stopped is not None else catalog.text("whisper_steps_none"),
+        stopped_at=(catalog.step_label(stopped) or stopped.id.replace("_", " ")) if stopped is not None else catalog.text("whisper_steps_none"),
     )]
     if state.station:
         lines.append(catalog.text("whisper_station", station=read_back(state.station)))
@@ -87,7 +92,7 @@ def spoken_number(number: str) -> str:
 def text_message(catalog: Catalog, flow: Flow, state: CallState, support_number: str | None,
                  released: bool) -> str:
     """The text a caller asked for: the steps they went through, and where to call."""
-    steps = steps_tried(flow, state)
+    steps = steps_tried(flow, state, catalog)
     key = "sms_released" if released else "sms_steps"
     lines = [catalog.text(key, steps="; ".join(steps) if steps else catalog.text("whisper_steps_none"))]
     if support_number:

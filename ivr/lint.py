@@ -164,6 +164,12 @@ def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
                 yield Problem(flow.path, line, f"{where}prompt {key!r} is missing in {language} ({catalog.path})")
         for key in sorted(set(catalog.texts) - set(needed)):
             yield Problem(catalog.path, catalog.lines.get(key, 1), f"prompt {key!r} is never used by the flow")
+        labelled = {n.id for n in flow.nodes.values() if n.step}
+        for node_id in sorted(set(catalog.steps) - labelled):
+            yield Problem(catalog.path, catalog.steps_line, f"steps.{node_id}: no step {node_id!r} in the flow")
+        if catalog.steps:
+            for node_id in sorted(labelled - set(catalog.steps)):
+                yield Problem(catalog.path, catalog.steps_line, f"steps.{node_id}: missing in {language} (the flow labels it {flow[node_id].step!r})")
         for node_id, answers in sorted(catalog.words.items()):
             node = flow.nodes.get(node_id)
             if node is None or node.kind != "ask":

@@ -55,6 +55,12 @@ class Catalog:
     words: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     words_line: int = 1
     vocabulary: Vocabulary | None = None   # how callers answer in this language (not English)
+    steps: Mapping[str, str] = field(default_factory=dict)  # node id -> step label in this language
+    steps_line: int = 1
+
+    def step_label(self, node) -> str | None:
+        """A step's label for texts and whispers: this language's, else the flow's own."""
+        return self.steps.get(node.id, node.step) if node.step else None
 
     def text(self, key: str, **params: str) -> str:
         text = self.texts[key]
@@ -90,7 +96,17 @@ def parse(data, path: str) -> Catalog:
                    MappingProxyType(dict(prompts.key_lines)), _words(data.get("words"), path),
                    data.line_of("words"),
                    parse_vocabulary(language, data.get("understanding"), data.get("hints"), path,
-                                    data.line_of("understanding")))
+                                    data.line_of("understanding")),
+                   _steps(data.get("steps"), path), data.line_of("steps"))
+
+
+def _steps(raw, path: str) -> Mapping[str, str]:
+    """`steps:` node id -> the step's label in this language (the flow's labels are English)."""
+    if raw is None:
+        return MappingProxyType({})
+    if not isinstance(raw, LineDict) or not all(isinstance(v, str) and v.strip() for v in raw.values()):
+        raise SourceError(path, getattr(raw, "line", None), "`steps` must map node ids to step labels")
+    return MappingProxyType({str(k): " ".join(v.split()) for k, v in raw.items()})
 
 
 def _words(raw, path: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:

@@ -131,3 +131,25 @@ def test_a_third_language_understands_its_callers_from_its_file(tree, env):
                                                           Confidence="0.5")))
     assert state_of(root)["node"] == "hazard"
     assert all(say.get("language") == "fr-CA" for say in root.iter("Say"))
+
+
+def test_steps_are_named_in_the_listeners_language():
+    from ivr import handoff
+    from ivr.engine import CallState
+    loaded = content.load(ROOT / "flows", ROOT / "prompts")
+    state = CallState(node="reseat", lang="es-US", path=("session_screen", "connector", "unlock_fob"))
+    spanish = handoff.text_message(loaded.catalogs["es-US"], loaded.flow, state, None, released=False)
+    assert "abrió el carro con el control de la llave" in spanish and "key fob" not in spanish
+    english = handoff.whisper_lines(loaded.catalogs["en-US"], loaded.flow, state, None, hazard=False,
+                                    caller_language=loaded.catalogs["es-US"])
+    assert "unlocked the car with the key fob" in " ".join(english)
+    assert handoff.steps_tried(loaded.flow, state) == [
+        "checked the charger screen", "unlocked the car with the key fob", "reseated the connector"]
+
+
+def test_a_language_that_names_steps_names_them_all(tree):
+    prompts = tree / "prompts" / "es-US.yaml"
+    prompts.write_text(prompts.read_text().replace("  reseat: volvió a asentar el conector\n", ""))
+    with pytest.raises(ContentError) as info:
+        content.load(tree / "flows", tree / "prompts")
+    assert any("steps.reseat: missing in es-US" in str(p) for p in info.value.problems)
