@@ -141,7 +141,7 @@ class Engine:
         self.flow = flow
         self.catalogs = catalogs
         self.default_language = default_language
-        self.safety_nodes = _reachable(flow, flow.globals["hazard"]) if "hazard" in flow.globals else frozenset()
+        self.safety_nodes = flow.reachable([flow.globals["hazard"]]) if "hazard" in flow.globals else frozenset()
 
     # -- starting and moving ---------------------------------------------------
 
@@ -344,13 +344,3 @@ def answer_key(intent: str, expect: str | None) -> str | None:
         return intent.removeprefix("connector_") if intent.startswith("connector_") else None
     return intent
 
-
-def _reachable(flow: Flow, start: str) -> frozenset[str]:
-    seen, todo = set(), [start]
-    while todo:
-        node_id = todo.pop()
-        if node_id in seen or node_id not in flow:
-            continue
-        seen.add(node_id)
-        todo.extend(flow[node_id].targets().values())
-    return frozenset(seen)

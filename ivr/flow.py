@@ -89,6 +89,18 @@ class Flow:
     settings: Mapping[str, object]
     lines: Mapping[str, int] = field(default_factory=dict)
 
+    def reachable(self, roots) -> frozenset[str]:
+        """Every node that can be reached from `roots`, the roots included."""
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            node_id = todo.pop()
+            if node_id in seen or node_id not in self.nodes:
+                continue
+            seen.add(node_id)
+            todo.extend(self.nodes[node_id].targets().values())
+        return frozenset(seen)
+
     def __getitem__(self, node_id: str) -> Node:
         return self.nodes[node_id]
 

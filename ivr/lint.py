@@ -72,27 +72,15 @@ def _globals(flow: Flow) -> Iterable[Problem]:
         yield _problem(flow, agent, "globals.agent must lead to an `end: agent` node")
     hazard = flow.globals.get("hazard")
     if hazard:
-        for node_id in sorted(reachable(flow, [hazard])):
+        for node_id in sorted(flow.reachable([hazard])):
             if flow[node_id].expect == "released":
                 yield _problem(flow, node_id, "a release step can be reached after a hazard")
             if flow[node_id].end == "released":
                 yield _problem(flow, node_id, "the released ending can be reached after a hazard")
 
 
-def reachable(flow: Flow, roots: Iterable[str]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(roots)
-    while todo:
-        node_id = todo.pop()
-        if node_id in seen or node_id not in flow:
-            continue
-        seen.add(node_id)
-        todo.extend(flow[node_id].targets().values())
-    return seen
-
-
 def _reachability(flow: Flow) -> Iterable[Problem]:
-    seen = reachable(flow, [flow.start, *flow.globals.values()])
+    seen = flow.reachable([flow.start, *flow.globals.values()])
     for node_id in flow.nodes:
         if node_id not in seen:
             yield _problem(flow, node_id, "unreachable: no path from start leads here")
@@ -119,7 +107,7 @@ def _agent_reachable(flow: Flow) -> Iterable[Problem]:
     for node in flow.nodes.values():
         if node.kind == "end":
             continue
-        if not reachable(flow, [node.id]) & agent_ends:
+        if not flow.reachable([node.id]) & agent_ends:
             yield _problem(flow, node.id, "no agent can be reached from here")
 
 

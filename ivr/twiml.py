@@ -44,24 +44,24 @@ def question(lines: Sequence, *, action: str, voice: Voice, timeout: int,
              hints: Sequence[str] = (), digits: int = 1) -> VoiceResponse:
     """Ask and listen to keypad and speech at once; the caller may cut in.
 
+    One key answers (finishOnKey is off, so # is the "wait" key like any other).
+    """
+    return _listen(lines, action=action, voice=voice, timeout=timeout, hints=hints,
+                   num_digits=digits, finish_on_key="")
+
+
+def _listen(lines: Sequence, *, action: str, voice: Voice, timeout: int, hints: Sequence[str],
+            **keys) -> VoiceResponse:
+    """A Gather for keypad and phone speech, with the prompt nested for barge-in.
+
     actionOnEmptyResult makes Twilio post to `action` even on silence, so a
     quiet caller is asked again instead of being hung up on. The Redirect is
     a second guard for the same.
     """
     response = VoiceResponse()
-    gather = Gather(
-        input="dtmf speech",
-        action=action,
-        method="POST",
-        action_on_empty_result=True,
-        timeout=timeout,
-        speech_timeout=SPEECH_TIMEOUT,
-        speech_model=SPEECH_MODEL,
-        language=voice.language,
-        num_digits=digits,
-        finish_on_key="",
-        profanity_filter=False,
-    )
+    gather = Gather(input="dtmf speech", action=action, method="POST", action_on_empty_result=True,
+                    timeout=timeout, speech_timeout=SPEECH_TIMEOUT, speech_model=SPEECH_MODEL,
+                    language=voice.language, profanity_filter=False, **keys)
     if hints:
         gather.attrs["hints"] = ", ".join(hints)
     speak(gather, lines, voice)
@@ -146,16 +146,7 @@ def voicemail(lines: Sequence, *, action: str, voice: Voice, max_length: int = 1
 def keyed_entry(lines: Sequence, *, action: str, voice: Voice, timeout: int = 8,
                 hints: Sequence[str] = ()) -> VoiceResponse:
     """Ask for several digits (a station ID, a phone number), ended by # or a pause, or spoken."""
-    response = VoiceResponse()
-    gather = Gather(input="dtmf speech", action=action, method="POST", action_on_empty_result=True,
-                    timeout=timeout, finish_on_key="#", speech_timeout=SPEECH_TIMEOUT,
-                    speech_model=SPEECH_MODEL, language=voice.language, profanity_filter=False)
-    if hints:
-        gather.attrs["hints"] = ", ".join(hints)
-    speak(gather, lines, voice)
-    response.append(gather)
-    response.redirect(action, method="POST")
-    return response
+    return _listen(lines, action=action, voice=voice, timeout=timeout, hints=hints, finish_on_key="#")
 
 
 def enqueue(lines: Sequence, *, queue: str, voice: Voice, action: str, wait_url: str) -> VoiceResponse:
