@@ -391,6 +391,16 @@ class Recorder:
                 error_code=error_code, at=now()))
         self._run(write, call_sid)
 
+    def text_sent(self, call_sid: str) -> bool:
+        """Has this call already been sent its text? Twilio may repeat a webhook."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(select(text_messages.c.id).where(
+                    (text_messages.c.call_sid == call_sid) & (text_messages.c.result == "sent")).limit(1)).first() is not None
+        except SQLAlchemyError:
+            log.warning("call %s: could not check for an earlier text; sending", call_sid)
+            return False
+
     def _ensure_call(self, conn, call_sid: str, language: str | None) -> None:
         conn.execute(_insert(conn, calls), {"call_sid": call_sid, "started_at": now(), "language": language,
                                             "outcome": "in_progress"})

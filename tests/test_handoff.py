@@ -326,6 +326,18 @@ def test_a_released_call_is_offered_the_steps_by_text(make):
     assert text["result"] == "sent" and text["message_sid"] == "SM" + "5" * 32
 
 
+@responses.activate
+def test_a_repeated_webhook_sends_one_text(make):
+    app, call = make(sms=True)
+    responses.post(MESSAGES, json={"sid": "SM" + "6" * 32, "status": "queued"}, status=201)
+    offer = url_of(gather(released(call)))
+    first = post(call, offer, Digits="1")
+    again = post(call, offer, Digits="1")  # Twilio retries the same request
+    assert said(again) == said(first) and "on its way" in said(again)
+    assert len(responses.calls) == 1
+    assert len(rows(app, db.text_messages)) == 1
+
+
 @pytest.mark.parametrize("reply, words", [
     ({"json": {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400}, "status": 400}, "can't send a text to this number"),
     ({"json": {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}, "status": 400}, "turned off our texts"),

@@ -411,6 +411,8 @@ def _send_text(place: Place):
     done = replace(place, done=place.done + escalation.LINK_CODES["sms"])
     if sender is None or to is None:  # offered only when both exist; a stale URL lands here
         return run_next(done, [_say(place, "sms_unavailable")])
+    if svc.recorder.text_sent(web.call_sid()):  # a repeated webhook: one text per call
+        return run_next(done, [_say(place, SMS_REPLIES["sent"])])
     body = handoff.text_message(_catalog(place), svc.content.flow, place.state, _support_number(),
                                 released=place.chain == "r")
     result = sms.send(sender, to, body)
