@@ -79,7 +79,10 @@ def call(caller: str, confidence: float, script: tuple[str, ...]) -> None:
         if script:  # the script ran out: the caller hangs up
             return None
         try:
-            return click.prompt(prompt, default="", show_default=False, prompt_suffix="")
+            typed = click.prompt(prompt, default="", show_default=False, prompt_suffix="")
+            if not interactive:  # piped answers: show them, as a transcript would
+                click.echo(typed)
+            return typed
         except (EOFError, click.Abort):
             return None
 

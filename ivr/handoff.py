@@ -56,8 +56,10 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | 
                   hazard: bool, caller_language: Catalog | None = None) -> list[str]:
     connector_key = f"connector_{state.connector}" if state.connector else "connector_unknown"
     steps = steps_tried(flow, state, catalog)
-    questions = [n for n in (*state.path, state.node) if n in flow.nodes and flow.nodes[n].kind == "ask"]
-    stopped = flow.nodes[questions[-1]] if questions else None
+    # Where the caller stopped: the last release step reached (not the hazard or
+    # hand-off question that followed it), else the last question asked.
+    questions = [flow.nodes[n] for n in (*state.path, state.node) if n in flow.nodes and flow.nodes[n].kind == "ask"]
+    stopped = next((n for n in reversed(questions) if n.step), questions[-1] if questions else None)
     four = last_four(caller)
     lines = [catalog.text(
         "whisper",
