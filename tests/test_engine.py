@@ -1,9 +1,7 @@
 """The call engine, pure: state + meaning in, reply out. No Flask here."""
 from __future__ import annotations
 
-import sys
 from collections import deque
-from dataclasses import replace
 from pathlib import Path
 
 import pytest

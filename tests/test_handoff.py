@@ -436,3 +436,17 @@ def test_a_long_path_whispers_the_count_and_the_last_steps(app):
     assert "6, the last ones: locked and unlocked three times, reseated the connector, checked the charge port lock" in text
     assert "checked the charger screen" not in text
     assert "Station 4 5 0, 7 7" in text and "0 1 2 3" in text and "hazard" in text
+
+
+@responses.activate
+def test_a_failed_check_for_an_earlier_text_still_sends(make, monkeypatch):
+    app, call = make(sms=True)
+    responses.post(MESSAGES, json={"sid": "SM" + "7" * 32, "status": "queued"}, status=201)
+    offer = url_of(gather(released(call)))
+    recorder = app.extensions["ivr"].recorder
+
+    def broken_connect():
+        raise RuntimeError("database down")
+    monkeypatch.setattr(recorder.engine, "connect", broken_connect)
+    root = post(call, offer, Digits="1")
+    assert "on its way" in said(root) and len(responses.calls) == 1

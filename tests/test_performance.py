@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from conftest import ROOT
-from helpers import action_of, fields, gather, twiml
+from helpers import action_of, fields, twiml
 from ivr import db
 from ivr.understanding import hints
 

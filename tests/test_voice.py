@@ -1,13 +1,13 @@
 """The webhooks, through the Flask test client, as Twilio calls them."""
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from twilio.request_validator import RequestValidator
 
 from conftest import AGENT, TOKEN
-from helpers import CALL_SID, action_of, fields, gather, said, state_of, twiml
+from helpers import action_of, fields, gather, said, state_of, twiml
 from ivr.app import create_app
 from ivr.config import ConfigError
 

@@ -20,7 +20,7 @@ from .. import escalation, handoff, sms, station, twiml
 from ..app import services
 from ..engine import BadState, CallState, Heard, Line
 from ..understanding import hints, understand
-from . import voice as web
+from . import web
 
 log = logging.getLogger("ivr.handoff")
 bp = Blueprint("handoff", __name__, url_prefix="/voice")
@@ -32,23 +32,15 @@ SMS_REPLIES = {"sent": "sms_sent", "invalid_number": "sms_invalid_number",
                "unsubscribed": "sms_unsubscribed", "unavailable": "sms_unavailable"}
 
 
-@bp.before_request
-def check_signature():
-    return web.check_signature()
-
-
-@bp.teardown_request
-def stop_the_clock(exc=None):
-    web.stop_the_clock(exc)
-
-
-@bp.errorhandler(Exception)
 def fail_safe(exc: Exception):
     """Callbacks whose answer Twilio ignores get 204; a caller gets the usual apology."""
     if request.endpoint in CALLBACKS:
         log.exception("callback %s failed for call %s", request.path, web.call_sid())
         return Response(status=204)
     return web.fail_safe(exc)
+
+
+web.guard(bp, fail_safe)
 
 
 # -- where the call is -------------------------------------------------------------------
@@ -444,7 +436,13 @@ def _station_entry(place: Place, lines):
 def _go_on(place: Place, lead_key: str):
     """Back to the release steps: the first question in full."""
     reply = services().content.engine.ask(place.state, (Line(_say(place, lead_key)),), action="station")
-    return web.render_reply(reply)
+    return _render(reply)
+
+
+def _render(reply):
+    """Back to the call's own rendering (views/voice.py imports this module, hence the late import)."""
+    from .voice import render_reply
+    return render_reply(reply)
 
 
 @bp.post("/station")
@@ -456,7 +454,7 @@ def station_id():
         state = CallState.from_params(request.args, content.flow, content.catalogs)
     except BadState as exc:
         log.warning("call %s: %s; transferring", web.call_sid(), exc)
-        return web.xml(web._apology_transfer(request.args.get("lang")))
+        return web.xml(web.apology_transfer(request.args.get("lang")))
     tries = int(request.args["ot"]) if re.fullmatch(r"\d", request.args.get("ot", "")) else 0
     place = Place(state, tries=tries)
     speech, digits = request.form.get("SpeechResult"), request.form.get("Digits")
@@ -472,7 +470,7 @@ def station_id():
         if reply.outcome == "agent":
             return web.xml(transfer(reply.lines, reply.state, web.voice_for(reply.state.lang),
                                     hazard=heard.intent == "hazard"))
-        return web.xml(web.render_reply(reply))
+        return web.xml(_render(reply))
     if candidate is not None:  # the answer to "I heard station 4 5 0 7 7. Is that right?"
         checked = station.check(candidate, fewest, most)
         _record(f"station:confirm:{heard.intent}", node="station")
