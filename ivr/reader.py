@@ -1,74 +1,90 @@
 """Read one spoken answer with a language's vocabulary (ivr.vocabulary).
 
-The same rules as the English reader, with the words taken from data:
+The rules live here, once, for every language; the words come from data:
 
-1. Normalise (lower case, accents folded), fix the recogniser's known spellings
-   (`misheard`), and, for long unknown words only, a strict fuzzy match to the
-   language's command and stuck words; release words are never fuzz targets.
+1. Normalise (lower case, accents folded, the language's `contractions`
+   expanded), fix the recogniser's known spellings (`spellings`, `misheard`,
+   `misheard_start`), and, for long unknown words only, a strict fuzzy match to
+   the language's command and stuck words; release words are never fuzz targets.
 2. Commands first: hazard > agent > wait > repeat > back > help > another
    language. A hazard phrase anywhere wins, and no negation cancels it. The
-   English hazard and agent words count in every language.
+   hazard and agent words of `also` (English) count in every language.
 3. The answer to the question asked, with negation scope: a negated release
-   ("no salió") is stuck, a negated stuck state ("ya no está atascado") is a
-   release that is never certain, "sigue"/"todavía" make it stuck whatever else.
+   ("no salió", "it won't come out") is stuck, a negated stuck state ("ya no
+   está atascado", "not stuck anymore") is a release that is never certain, and
+   `still_stuck` words ("sigue", "still") make it stuck whatever else is said.
 4. A release is certain only when it is a completed release phrase, at a good
    Confidence, with no doubt word, no correction and little else said.
+
+A language chooses how far a negation reaches: across its `bridge` words only,
+the negator taken with what it negates ("no se mueve"); or, when it lists
+`clause_break` words, across any words up to one, the negator still heard as a
+"no" ("no, I can't really get it out"). Such a language answers a yes/no
+question with its yes and no words only: "still stuck" is no answer to "has the
+charging stopped?".
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from .vocabulary import CONNECTORS, Vocabulary, fold
+from .vocabulary import CONNECTORS, Vocabulary, fold, is_pattern, words
 
-#: Below this Confidence (or without one) a release is never certain (as in English).
+#: Below this Confidence (or without one) a release is never certain.
 RELEASE_CONFIDENCE = 0.6
-_COMMANDS = ("agent", "wait", "repeat", "back", "help")
+_REACH = 4          # how many words before a phrase a negator may stand
 
 
 @dataclass
 class _Answer:
     released: int = 0
-    done: int = 0
+    done: int = 0                # of which in a completed form ("came out", "salió")
     stuck: int = 0
-    still: bool = False          # a stuck phrase with no other reading
-    reversal: bool = False       # a negated stuck state read as released
-    weak: bool = False
+    still: bool = False          # a stuck phrase that outweighs any release
+    reversal: bool = False       # a negated or past stuck state read as released
+    weak: bool = False           # only "got it"/"listo"-like signals
     yes: bool = False
     no: bool = False
     unsure: bool = False
-    last: str = ""
-    rest: int = 0
+    last: str = ""               # which kind came last: "released" / "stuck"
+    rest: int = 0                # unexplained words
 
 
 def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str,
-         english_hazard=None, english_agent=None) -> tuple[str, bool]:
-    """(intent, certain) of one utterance. `heard` keeps its accents."""
-    raw = fold(heard).split()
-    tokens, corrected = _correct(vocab, raw)
-    text = " ".join(tokens)
+         also: Vocabulary | None = None) -> tuple[str, bool]:
+    """(intent, certain) of one utterance. `heard` keeps its accents.
+
+    A spoken key comes back as 'key:<key>' for the caller to map."""
+    raw = tokens(vocab, heard)
+    toks, corrected = _correct(vocab, raw)
+    text = " ".join(toks)
     plain = not corrected and not (confidence is not None and confidence < RELEASE_CONFIDENCE)
-    if not tokens:
+    if not toks:
         return "unclear", True
     for candidate in (" ".join(raw), text):
         if _has(vocab, "hazard", _blank(vocab.rx("neutral"), candidate)):
             return "hazard", True
-    if english_hazard is not None and english_hazard(raw):
+    if also is not None and _has(also, "hazard", " ".join(raw)):
         return "hazard", True
     text = _blank(vocab.rx("neutral"), text)
-    command = _command(vocab, text, english_agent)
+    command = _command(vocab, text, also)
     if command is not None:
         return command, plain or command == "agent"
-    key = _spoken_key(vocab, tokens)
+    key = _spoken_key(vocab, toks)
     if key is not None:
-        return f"key:{key}", plain    # a spoken key: ivr.understanding maps it
+        return f"key:{key}", plain
 
     if expecting == "connector":
-        found = _connector(vocab, tokens, text)
+        found = _connector(vocab, toks, text)
         if found is not None:
-            return found
+            return found[0], plain and found[1]
+        if _sentence_scope(vocab):
+            a = _read_answer(vocab, text)
+            return ("connector_unsure", plain) if a.unsure and not a.released else ("unclear", True)
         if _has(vocab, "unsure", text):
             return "connector_unsure", plain
         return "unclear", True
@@ -82,34 +98,38 @@ def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str
         if a.released:
             if a.rest > 4 and a.weak:
                 return "unclear", True
-            return "released", _certain(vocab, a, heard, tokens, confidence, corrected)
+            return "released", _certain(vocab, a, heard, toks, confidence, corrected)
         if a.unsure or (a.yes and a.no):
             return "unclear", True
         if a.rest > (0 if a.yes and not a.no else 3):
-            return "unclear", True
+            return "unclear", True      # a stray "yeah" in noise is not an answer
         if a.no:
             return "still_stuck", True
         if a.yes:
-            return "released", False
+            return "released", False    # a bare yes: confirm before ending the call
         return "unclear", True
 
     if expecting == "yes_no":
+        if _sentence_scope(vocab):      # yes and no words anywhere answer it
+            a = _markers(vocab, " ".join(toks), _Answer(released=a.released, stuck=a.stuck))
         if a.rest > 3 or a.unsure and not (a.yes or a.no):
             return "unclear", True
-        if a.stuck and not a.released:
-            # "sigue atascado" to "¿ya está fuera?" is a no; with a "sí" it is a contradiction
+        if a.stuck and not a.released and (a.yes or not _sentence_scope(vocab)):
+            # "yes, it's still stuck" to "is it out?": never a yes that could end the call;
+            # "sigue atascado" to "¿ya está fuera?" is a no
             return ("unclear", True) if a.yes else ("no", plain)
         if a.yes and not a.no:
             return "yes", plain
         if a.no and not a.yes:
             return "no", plain
         if a.released and not a.stuck and not a.yes and not a.no:
-            return "released", False
+            return "released", False    # "it came out!" to another question
         return "unclear", True
 
-    found = _connector(vocab, tokens, text)
+    # "any": no particular question -- a command (handled above) or any clear answer
+    found = _connector(vocab, toks, text)
     if found is not None and found[0] != "unclear":
-        return found
+        return found[0], plain and found[1]
     if a.stuck and not a.released:
         return "still_stuck", True
     if a.released and not a.stuck and not a.weak:
@@ -123,12 +143,66 @@ def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str
     return "unclear", True
 
 
-# --- correcting ------------------------------------------------------------------------
+def _sentence_scope(vocab: Vocabulary) -> bool:
+    """Does a negation reach across any words to a clause break (see the module doc)?"""
+    return bool(vocab.words_of("clause_break"))
 
-def _correct(vocab: Vocabulary, tokens: list[str]) -> tuple[list[str], bool]:
-    corrected = False
+
+# --- normalising and correcting --------------------------------------------------------
+
+def tokens(vocab: Vocabulary, heard: str) -> list[str]:
+    """The words of an utterance: lower case, accents folded, contractions expanded."""
+    if not vocab.contractions:
+        return fold(heard).split()
+    text = unicodedata.normalize("NFKD", heard.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c)).replace("_", " ")
+    text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text)   # j1772 -> j 1772
     out: list[str] = []
-    for tok in tokens:
+    for tok in text.split():
+        tok = tok.strip("'")
+        if not tok:
+            continue
+        if tok in vocab.contractions:
+            out.extend(vocab.contractions[tok].split())
+            continue
+        for suffix, words_meant in _suffix_rules(vocab):
+            if tok.endswith(suffix):
+                out.extend(words_meant.replace("*", tok[:-len(suffix)].split("'")[0]).split())
+                break
+        else:
+            out.append(tok.replace("'", ""))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _suffix_rules(vocab: Vocabulary) -> tuple[tuple[str, str], ...]:
+    """'*n't': '* not' -- a contraction rule for any word ending so."""
+    return tuple((k[1:], v) for k, v in vocab.contractions.items() if k.startswith("*"))
+
+
+@lru_cache(maxsize=64)
+def _spellings_rx(vocab: Vocabulary) -> re.Pattern[str] | None:
+    if not vocab.spellings:
+        return None
+    alternatives = sorted(vocab.spellings, key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, alternatives)) + r")(?![a-z0-9])")
+
+
+@lru_cache(maxsize=64)
+def _start_rules(vocab: Vocabulary) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(k[1:-1] if is_pattern(k) else re.escape(k) + r"(?![a-z0-9])"), v)
+                 for k, v in vocab.misheard_start.items())
+
+
+def _correct(vocab: Vocabulary, toks: list[str]) -> tuple[list[str], bool]:
+    """Apply the language's spellings and mishearing fixes, strict fuzzy corrections;
+    drop fillers."""
+    corrected = False
+    spellings = _spellings_rx(vocab)
+    if spellings is not None:
+        toks = spellings.sub(lambda m: vocab.spellings[m.group(0)], " ".join(toks)).split()
+    out: list[str] = []
+    for tok in toks:
         fixed = vocab.misheard.get(tok)
         if fixed is None:
             fixed = _fuzzy(vocab, tok)
@@ -137,29 +211,58 @@ def _correct(vocab: Vocabulary, tokens: list[str]) -> tuple[list[str], bool]:
             out.extend(fixed.split())
         else:
             out.append(tok)
-    kept = _blank(vocab.rx("fillers"), " ".join(out)).split()
-    return [t for t in kept if t != "_"], corrected
+    kept = [t for t in _blank(vocab.rx("fillers"), " ".join(out)).split() if t != "_"]
+    if vocab.misheard_start:
+        kept, fixed = _fix_start(vocab, kept)
+        corrected |= fixed
+    leading = vocab.words_of("leading_fillers")
+    if leading and kept and kept[0] in leading:
+        while kept and kept[0] in leading:
+            kept.pop(0)
+        kept, fixed = _fix_start(vocab, kept)
+        corrected |= fixed
+    return kept, corrected
+
+
+def _fix_start(vocab: Vocabulary, kept: list[str]) -> tuple[list[str], bool]:
+    text = " ".join(kept)
+    for rx, meant in _start_rules(vocab):
+        m = rx.match(text)
+        if m:
+            return (meant + text[m.end():]).split(), True
+    return kept, False
 
 
 @lru_cache(maxsize=64)
 def _fuzz_targets(vocab: Vocabulary) -> tuple[tuple[str, ...], frozenset[str]]:
     """Long words worth correcting to, and every word the vocabulary knows."""
+    released = vocab.words_of("released") | vocab.words_of("released_weak")
     targets = set()
     for name in ("agent", "wait", "repeat", "stuck", "still_stuck"):
         targets |= {w for w in vocab.words_of(name) if len(w) >= 6}
     targets |= {w for w in vocab.words_of("hazard") if len(w) >= 8}
     for phrases in vocab.connectors.values():
-        targets |= {w for p in phrases for w in fold(p).split() if len(w) >= 6 and w.isalpha()}
+        targets |= {w for p in phrases if not is_pattern(p) for w in fold(p).split() if len(w) >= 6 and w.isalpha()}
+    targets = tuple(sorted(targets - released))
+    if vocab.phrases.get("fuzz_targets"):
+        targets = tuple(dict.fromkeys(fold(p) for p in vocab.phrases["fuzz_targets"]))
     known = set(vocab.words) | set(vocab.misheard) | set(vocab.misheard.values())
-    known |= {w for ps in (*vocab.connectors.values(), *vocab.languages.values()) for p in ps for w in fold(p).split()}
+    known |= set(vocab.spellings) | {w for v in vocab.spellings.values() for w in v.split()}
+    known |= {w for ps in (*vocab.connectors.values(), *vocab.languages.values()) for p in ps for w in words(p)}
     known |= {w for k in vocab.folded_keys for w in k.split()}
-    released = vocab.words_of("released") | vocab.words_of("released_weak")
-    return tuple(sorted(targets - released)), frozenset(known)
+    return targets, frozenset(known)
 
 
 def _fuzzy(vocab: Vocabulary, tok: str) -> str | None:
+    if len(tok) < 5 or not tok.isalpha():
+        return None
+    return _fuzzy_word(vocab, tok)
+
+
+@lru_cache(maxsize=8192)
+def _fuzzy_word(vocab: Vocabulary, tok: str) -> str | None:
     targets, known = _fuzz_targets(vocab)
-    if len(tok) < 5 or tok in known or not tok.isalpha():
+    if tok in known:
         return None
     cutoff = 88 if len(tok) <= 6 else 85
     best = process.extractOne(tok, targets, scorer=fuzz.ratio, score_cutoff=cutoff)
@@ -173,35 +276,41 @@ def _has(vocab: Vocabulary, name: str, text: str) -> bool:
     return rx is not None and rx.search(text) is not None
 
 
-def _spans(rx, text: str) -> list[tuple[int, int]]:
-    if rx is None:
-        return []
+def _spans(vocab: Vocabulary, name: str, text: str) -> list[tuple[int, int]]:
+    """Word spans of a category's matches, matcher after matcher (see vocabulary.matchers)."""
     out = []
-    for m in rx.finditer(text):
-        start = text.count(" ", 0, m.start())
-        out.append((start, start + m.group(0).count(" ") + 1))
+    for rx in vocab.rx_sequence(name):
+        for m in rx.finditer(text):
+            start = text.count(" ", 0, m.start())
+            out.append((start, start + m.group(0).count(" ") + 1))
     return out
 
 
 def _blank(rx, text: str) -> str:
+    """Remove matches, keeping word positions (each matched word becomes '_')."""
     if rx is None:
         return text
     return rx.sub(lambda m: " ".join("_" for _ in m.group(0).split()), text)
 
 
-def _command(vocab: Vocabulary, text: str, english_agent) -> str | None:
-    if _has(vocab, "agent", text) or (english_agent is not None and english_agent(text)):
+def _alone(vocab: Vocabulary, name: str, text: str) -> bool:
+    rx = vocab.rx(name)
+    return rx is not None and rx.fullmatch(text) is not None
+
+
+def _command(vocab: Vocabulary, text: str, also: Vocabulary | None) -> str | None:
+    if _has(vocab, "agent", text) or (also is not None and _has(also, "agent", text)):
         return "agent"
     if _has(vocab, "agent_weak", text) and (_has(vocab, "agent_request", text) or len(text.split()) <= 3):
         return "agent"
     if _has(vocab, "wait", text):
         return "wait"
-    alone = vocab.rx("repeat_alone")
-    if _has(vocab, "repeat", text) or (alone is not None and alone.fullmatch(text)):
+    if _has(vocab, "repeat", text) or _alone(vocab, "repeat_alone", text):
         return "repeat"
-    if _has(vocab, "back", text):
+    if _has(vocab, "back", text) or _alone(vocab, "back_alone", text):
         return "back"
-    if _has(vocab, "help", text):
+    negated = _has(vocab, "help_negated", text)
+    if _has(vocab, "help", text) and not negated or negated and _has(vocab, "help_anyway", text):
         return "help"
     for tag in vocab.languages:
         if tag != vocab.language and _has(vocab, f"language_{tag}", text):
@@ -209,63 +318,90 @@ def _command(vocab: Vocabulary, text: str, english_agent) -> str | None:
     return None
 
 
-def _spoken_key(vocab: Vocabulary, tokens: list[str]) -> str | None:
-    prefixes = vocab.words_of("key_prefix")
-    rest = list(tokens)
-    while rest and rest[0] in prefixes:
-        rest.pop(0)
-    spoken = " ".join(rest)
+def _spoken_key(vocab: Vocabulary, toks: list[str]) -> str | None:
+    """The key of "press one", "oprima el uno": prefixes and suffixes dropped."""
+    spoken = " ".join(toks)
+    for name, at_start in (("key_prefix", True), ("key_suffix", False)):
+        rx = vocab.rx(name)
+        while rx is not None and spoken:
+            m = next((m for m in rx.finditer(spoken) if (m.start() == 0 if at_start else m.end() == len(spoken))), None)
+            if m is None or m.end() - m.start() == len(spoken):
+                break
+            spoken = (spoken[m.end():] if at_start else spoken[:m.start()]).strip()
     if spoken.isdigit() and len(spoken) == 1:
         return spoken
     return vocab.folded_keys.get(spoken)
 
 
 def _negated(vocab: Vocabulary, toks: list[str], start: int, end: int) -> int | None:
-    """Where the negator of toks[start:end] is, if one stands just before it."""
+    """Where the negator of toks[start:end] is, if one stands inside it or before it."""
     negators, bridge = vocab.words_of("negators"), vocab.words_of("bridge")
     for j in range(start, end):
         if toks[j] in negators:
             return j
-    for j in range(start - 1, max(-1, start - 5), -1):
-        if toks[j] in negators:
+    sentence, breaks = _sentence_scope(vocab), vocab.words_of("clause_break")
+    answers = vocab.words_of("answer_negators")
+    for j in range(start - 1, max(-1, start - 1 - _REACH), -1):
+        t = toks[j]
+        if t in breaks:
+            return None
+        if t in negators:
+            # a leading "no" is an answer, not a negator, unless right before ("no movement")
+            if t in answers and not all(x in bridge for x in toks[j + 1:start]):
+                continue
             return j
-        if toks[j] not in bridge:
+        if not sentence and t not in bridge:
             return None
     return None
 
 
-def _connector(vocab: Vocabulary, tokens: list[str], text: str) -> tuple[str, bool] | None:
+def _connector(vocab: Vocabulary, toks: list[str], text: str) -> tuple[str, bool] | None:
+    """(connector intent, not guessed) -- negated names ("not a tesla") are dropped."""
     found: set[str] = set()
     for name in CONNECTORS:
-        for s, e in _spans(vocab.rx(f"connector_{name}"), text):
-            if _negated(vocab, tokens, s, e) is None:
+        for s, e in _spans(vocab, f"connector_{name}", text):
+            if _negated(vocab, toks, s, e) is None:
                 found.add(f"connector_{name}")
     if len(found) == 1:
         return found.pop(), True
     if len(found) > 1:
-        return "unclear", True
-    for name in CONNECTORS:        # one garbled long name: "chademo" as "chade mo", "shademo"
-        for phrase in vocab.connectors.get(name, ()):
-            target = fold(phrase).replace(" ", "")
-            if len(target) < 6 or not target.isalpha():
-                continue
-            for n in (1, 2, 3):
-                for i in range(len(tokens) - n + 1):
-                    joined = "".join(tokens[i:i + n])
-                    if len(joined) >= 5 and fuzz.ratio(joined, target) >= 80:
-                        return f"connector_{name}", False
+        return "unclear", False
+    for name, target in _connector_names(vocab):   # one garbled long name: "chade mo", "shademo"
+        for n in (1, 2, 3):
+            for i in range(len(toks) - n + 1):
+                joined = "".join(toks[i:i + n])
+                if len(joined) >= 5 and fuzz.ratio(joined, target) >= 80:
+                    return f"connector_{name}", False
     return None
+
+
+@lru_cache(maxsize=64)
+def _connector_names(vocab: Vocabulary) -> tuple[tuple[str, str], ...]:
+    """(connector, name) for the long one-word names worth a fuzzy look ("chademo")."""
+    out = []
+    for name in CONNECTORS:
+        for phrase in vocab.connectors.get(name, ()):
+            target = "" if is_pattern(phrase) else fold(phrase).replace(" ", "")
+            if len(target) >= 6 and target.isalpha():
+                out.append((name, target))
+    return tuple(out)
 
 
 def _read_answer(vocab: Vocabulary, text: str) -> _Answer:
     a = _Answer()
+    if _has(vocab, "past_stuck", text):
+        a.reversal = True        # "it was stuck but..." -- never certain
+        text = _blank(vocab.rx("past_stuck"), text)
     toks = text.split()
     taken: set[int] = set()
     positions: list[tuple[int, str]] = []
+    sentence = _sentence_scope(vocab)
+    done_words = vocab.words_of("done")
+    negators = vocab.words_of("negators")
 
     def take(s: int, e: int, negator: int | None) -> None:
         taken.update(range(s, e))
-        if negator is not None:
+        if negator is not None and not sentence:
             taken.update(range(min(negator, s), e))
 
     def signal(pos: int, kind: str) -> None:
@@ -275,12 +411,12 @@ def _read_answer(vocab: Vocabulary, text: str) -> _Answer:
         else:
             a.stuck += 1
 
-    for s, e in _spans(vocab.rx("still_stuck"), text):
+    for s, e in _spans(vocab, "still_stuck", text):
         if not taken.intersection(range(s, e)):
             take(s, e, None)
             a.still = True
             signal(s, "stuck")
-    for s, e in _spans(vocab.rx("released"), text):
+    for s, e in _spans(vocab, "released", text):
         if taken.intersection(range(s, e)):
             continue
         neg = _negated(vocab, toks, s, e)
@@ -289,8 +425,8 @@ def _read_answer(vocab: Vocabulary, text: str) -> _Answer:
             signal(s, "stuck")
         else:
             signal(s, "released")
-            a.done += 1
-    for s, e in _spans(vocab.rx("stuck"), text):
+            a.done += bool(done_words.intersection(toks[s:e])) if done_words else 1
+    for s, e in _spans(vocab, "stuck", text):
         if taken.intersection(range(s, e)):
             continue
         neg = _negated(vocab, toks, s, e)
@@ -300,15 +436,21 @@ def _read_answer(vocab: Vocabulary, text: str) -> _Answer:
             signal(s, "released")
         else:
             signal(s, "stuck")
-    for s, e in _spans(vocab.rx("motion"), text):
+    for s, e in _spans(vocab, "stuck_only", text):
+        if not taken.intersection(range(s, e)):
+            take(s, e, None)
+            signal(s, "stuck")
+    for s, e in _spans(vocab, "motion", text):
         if taken.intersection(range(s, e)):
             continue
         neg = _negated(vocab, toks, s, e)
         if neg is not None:
             take(s, e, neg)
+            if sentence:        # the negators before it are explained too
+                taken.update(j for j in range(max(0, s - _REACH), s) if toks[j] in negators)
             signal(s, "stuck")
     if not a.released:
-        for s, e in _spans(vocab.rx("released_weak"), text):
+        for s, e in _spans(vocab, "released_weak", text):
             if not taken.intersection(range(s, e)) and _negated(vocab, toks, s, e) is None:
                 take(s, e, None)
                 a.weak = True
@@ -320,23 +462,35 @@ def _read_answer(vocab: Vocabulary, text: str) -> _Answer:
 
 
 def _markers(vocab: Vocabulary, text: str, a: _Answer) -> _Answer:
+    """Yes / no / unsure words in `text` (what the content signals left over)."""
+    if _has(vocab, "yes_with_no", text):
+        a.yes = True
+        text = _blank(vocab.rx("yes_with_no"), text)
     for name in ("unsure", "no", "yes"):
         if _has(vocab, name, text):
             setattr(a, name, True)
             text = _blank(vocab.rx(name), text)
-    known = vocab.words_of("common") | vocab.words_of("bridge") | vocab.words_of("negators")
-    a.rest = sum(1 for t in text.split() if t != "_" and t not in known)
+    a.rest = sum(1 for t in text.split() if t != "_" and t not in _explained(vocab))
     return a
 
 
-def _certain(vocab: Vocabulary, a: _Answer, heard: str, tokens: list[str],
+@lru_cache(maxsize=64)
+def _explained(vocab: Vocabulary) -> frozenset[str]:
+    """Words that are neither noise nor content (a negator too, where it is consumed)."""
+    known = vocab.words_of("common") | vocab.words_of("fillers") | vocab.words_of("bridge")
+    return known if _sentence_scope(vocab) else known | vocab.words_of("negators")
+
+
+def _certain(vocab: Vocabulary, a: _Answer, heard: str, toks: list[str],
              confidence: float | None, corrected: bool) -> bool:
     if confidence is None or confidence < RELEASE_CONFIDENCE:
         return False
     if corrected or a.reversal or a.weak or a.stuck or a.no or a.unsure or not a.done or a.rest > 2:
         return False
-    doubt = vocab.words_of("doubt") | vocab.words_of("negators")
-    if any(t in doubt for t in tokens):
+    doubt = vocab.words_of("doubt")
+    if not _sentence_scope(vocab):
+        doubt = doubt | vocab.words_of("negators")
+    if any(t in doubt for t in toks):
         return False
-    # "si" without its accent is also "if" ("si salió..."); only "sí" is a plain yes.
-    return "si" not in heard.lower().split()
+    # as written: Spanish "si" without its accent is also "if" ("si salió...")
+    return not vocab.words_of("doubt_written").intersection(heard.lower().split())

@@ -1,13 +1,17 @@
 """A language's words for understanding callers, read from its prompts file.
 
-English is understood by ivr.understanding's own tuned rules. Any other language
-brings its vocabulary as data, in the `understanding:` and `hints:` sections of
-prompts/<language>.yaml, so adding a language is editing a file, not Python:
-which phrases are hazards, requests for a person, yes, no, "it came out",
-"still stuck", which words negate, what the recogniser gets wrong, and what the
-speech recogniser should listen for. ivr.reader reads answers with it.
+Every language, English included, brings its vocabulary as data, in the
+`understanding:` and `hints:` sections of prompts/<language>.yaml, so adding a
+language is editing a file, not Python: which phrases are hazards, requests for
+a person, yes, no, "it came out", "still stuck", which words negate, what the
+recogniser gets wrong, and what the speech recogniser should listen for.
+ivr.reader reads answers with it; the rules live there, once.
 
-Phrases are compared lower case, without accents, as whole words.
+Phrases are compared lower case, without accents, as whole words. A phrase
+written between slashes ('/hurt (?:my|me)/') is a regular expression over those
+words, for the few phrasings a list cannot say (optional words, "help" but not
+"helped"); a category holding one keeps its phrases in the order written, since
+the first that matches wins.
 """
 from __future__ import annotations
 
@@ -48,12 +52,31 @@ CATEGORIES = {
     "common": "ordinary words that are neither noise nor to be corrected",
     "neutral": "phrases that contain a command word but are not one ('liberación de emergencia')",
     "key_prefix": "words before a spoken key ('oprimo', 'el')",
+    # optional: rules a language may need (none of them is required)
+    "key_suffix": "words after a spoken key ('please')",
+    "back_alone": "the step before, only when said alone ('back')",
+    "help_negated": "help said as a complaint ('that did not help'): not a request for help",
+    "help_anyway": "a request for help even within such a complaint ('what to do')",
+    "yes_with_no": "a yes that contains a no word ('no problem'): read before the no words",
+    "past_stuck": "stuck in the past ('it was stuck'): not a stuck answer, and never a certain release",
+    "done": "words of a completed release ('came'); with this list, only a release holding one can be certain",
+    "stuck_only": "stuck with no other reading, that does not outweigh a release said after it ('no luck')",
+    "answer_negators": "negators that are also answers ('no'): they negate only across `bridge` words",
+    "clause_break": "words that end a negation's reach ('but'); with this list a negator reaches across any "
+                    "other words, and stays to be heard as a 'no'",
+    "leading_fillers": "words that carry nothing at the start of an answer ('well', 'so')",
+    "fuzz_targets": "the words a long unknown word may be corrected to (default: the long command and stuck words)",
+    "never_fuzz": "real words close to a fuzz target that must stay what they are ('plugged')",
+    "doubt_written": "words that, written exactly so (accents kept), make a release doubtful ('si' as 'if')",
 }
 MAPPINGS = {
     "connectors": "connector (ccs, chademo, j1772, tesla) -> phrases naming it",
     "languages": "language tag -> phrases asking for it ('inglés')",
     "keys": "spoken key -> key ('uno': 1, 'asterisco': '*')",
     "misheard": "what the recogniser writes -> the word meant ('atascao': atascado)",
+    "spellings": "casual or multi-word forms -> the word meant, not counted as a correction ('yeah': yes)",
+    "misheard_start": "what the recogniser writes at the start of an answer -> the word meant ('know': no)",
+    "contractions": "written contraction -> words ('won't': will not; '*n't': '* not' for any word)",
 }
 HINT_GROUPS = ("yes_no", "released", "connector", "any", "all_questions")
 CONNECTORS = ("ccs", "chademo", "j1772", "tesla")
@@ -68,12 +91,40 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
+def is_pattern(phrase: str) -> bool:
+    """Is this phrase a regular expression ('/.../')?"""
+    return len(phrase) > 2 and phrase.startswith("/") and phrase.endswith("/")
+
+
+def _alternative(phrase: str) -> str:
+    return phrase[1:-1] if is_pattern(phrase) else re.escape(fold(phrase))
+
+
 def matcher(phrases) -> re.Pattern[str] | None:
-    """One regex for a list of folded phrases, longest first, whole words."""
-    folded = sorted({fold(p) for p in phrases if fold(p)}, key=len, reverse=True)
-    if not folded:
+    """One regex for a list of phrases, whole words: longest first, or as written
+    when the list holds a pattern."""
+    phrases = [str(p) for p in phrases if is_pattern(str(p)) or fold(str(p))]
+    if not any(is_pattern(p) for p in phrases):
+        phrases = sorted({fold(p) for p in phrases}, key=len, reverse=True)
+    if not phrases:
         return None
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(p) for p in folded) + r")(?![a-z0-9])")
+    alternatives = dict.fromkeys(_alternative(p) for p in phrases)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?![a-z0-9])")
+
+
+def matchers(phrases) -> tuple[re.Pattern[str], ...]:
+    """The matchers to look for one after another: each pattern on its own, in the
+    order written, then the plain phrases together. Where matches overlap, the first
+    matcher's is taken, as a list of patterns means."""
+    patterns = [p for p in map(str, phrases) if is_pattern(p)]
+    plain = [p for p in map(str, phrases) if not is_pattern(p)]
+    found = [matcher([p]) for p in patterns] + [matcher(plain)]
+    return tuple(rx for rx in found if rx is not None)
+
+
+def words(phrase: str) -> list[str]:
+    """The words of a phrase (of a pattern: its words of three letters or more)."""
+    return re.findall(r"[a-z]{3,}", phrase) if is_pattern(phrase) else fold(phrase).split()
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,13 +138,17 @@ class Vocabulary:
     keys: Mapping[str, str] = field(default_factory=dict)
     misheard: Mapping[str, str] = field(default_factory=dict)
     hints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    spellings: Mapping[str, str] = field(default_factory=dict)
+    misheard_start: Mapping[str, str] = field(default_factory=dict)
+    contractions: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        compiled = {name: matcher(self.phrases.get(name, ())) for name in CATEGORIES}
-        compiled.update({f"connector_{c}": matcher(p) for c, p in self.connectors.items()})
-        compiled.update({f"language_{t}": matcher(p) for t, p in self.languages.items()})
-        object.__setattr__(self, "_compiled", MappingProxyType(compiled))
-        per_category = {name: frozenset(w for p in self.phrases.get(name, ()) for w in fold(p).split())
+        lists = {name: self.phrases.get(name, ()) for name in CATEGORIES}
+        lists.update({f"connector_{c}": p for c, p in self.connectors.items()})
+        lists.update({f"language_{t}": p for t, p in self.languages.items()})
+        object.__setattr__(self, "_compiled", MappingProxyType({n: matcher(p) for n, p in lists.items()}))
+        object.__setattr__(self, "_sequences", MappingProxyType({n: matchers(p) for n, p in lists.items()}))
+        per_category = {name: frozenset(w for p in self.phrases.get(name, ()) for w in words(p))
                         for name in CATEGORIES}
         object.__setattr__(self, "_words", MappingProxyType(per_category))
         object.__setattr__(self, "words", frozenset().union(*per_category.values()))
@@ -102,6 +157,10 @@ class Vocabulary:
     def rx(self, name: str) -> re.Pattern[str] | None:
         """The compiled matcher of a category, 'connector_<name>' or 'language_<tag>'."""
         return self._compiled.get(name)
+
+    def rx_sequence(self, name: str) -> tuple[re.Pattern[str], ...]:
+        """The matchers of a category to look for one after another (see `matchers`)."""
+        return self._sequences.get(name, ())
 
     def words_of(self, name: str) -> frozenset[str]:
         """Every single word of a category's phrases."""
@@ -154,7 +213,22 @@ def parse(language: str, understanding, hints, path: str, line: int = 1) -> Voca
     misheard = {fold(str(k)): fold(str(v)) for k, v in (maps.get("misheard") or {}).items()}
     if any(not k or not v or " " in k for k, v in misheard.items()):
         raise SourceError(path, where("misheard"), "understanding.misheard: map one written word to the word meant")
-    released = {w for p in (*phrases.get("released", ()), *phrases.get("released_weak", ())) for w in fold(p).split()}
+    spellings = {fold(str(k)): fold(str(v)) for k, v in (maps.get("spellings") or {}).items()}
+    if any(not k for k in spellings):
+        raise SourceError(path, where("spellings"), "understanding.spellings: map written words to the words meant")
+    starts = {str(k) if is_pattern(str(k)) else fold(str(k)): fold(str(v))
+              for k, v in (maps.get("misheard_start") or {}).items()}
+    contractions = {str(k).lower(): str(v).lower() for k, v in (maps.get("contractions") or {}).items()}
+    for name, value in (*phrases.items(), ("misheard_start", starts), *((f"connectors.{c}", p) for c, p in
+                        (maps.get("connectors") or {}).items())):
+        for p in value if isinstance(value, (tuple, list)) else value.keys():
+            if is_pattern(str(p)):
+                try:
+                    re.compile(str(p)[1:-1])
+                except re.error as exc:
+                    raise SourceError(path, where(name.split(".")[0]),
+                                      f"understanding.{name}: {p} is not a valid pattern ({exc})") from None
+    released = {w for p in (*phrases.get("released", ()), *phrases.get("released_weak", ())) for w in words(p)}
     if set(misheard.values()) & released - {w for p in phrases.get("negators", ()) for w in fold(p).split()}:
         raise SourceError(path, where("misheard"), "understanding.misheard: a release must be heard, never corrected into")
     hint_lists = {}
@@ -168,7 +242,8 @@ def parse(language: str, understanding, hints, path: str, line: int = 1) -> Voca
             hint_lists[str(group)] = _phrase_list(value, path, hwhere(group), f"hints.{group}")
     return Vocabulary(language, MappingProxyType(phrases), MappingProxyType(connectors),
                       MappingProxyType(languages), MappingProxyType(keys), MappingProxyType(misheard),
-                      MappingProxyType(hint_lists))
+                      MappingProxyType(hint_lists), MappingProxyType(spellings), MappingProxyType(starts),
+                      MappingProxyType(contractions))
 
 
 def _phrase_list(value, path: str, line: int, where: str) -> tuple[str, ...]:

@@ -247,8 +247,26 @@ def test_a_third_language_brings_its_hints(french):
     ({"keys": {"un": "A"}}, "not a phone key"),
     ({"released": ["sorti"], "misheard": {"sorty": "sorti"}}, "a release must be heard"),
     ({"connectors": {"type2": ["mennekes"]}}, "understanding.connectors.type2"),
+    ({"help": ["/aide(?!/"]}, "understanding.help: /aide(?!/ is not a valid pattern"),
 ])
 def test_a_broken_vocabulary_is_reported_with_its_file(section, message):
     with pytest.raises(SourceError) as info:
         vocabulary.parse("fr-CA", section, None, "fr-CA.yaml")
     assert message in str(info.value) and "fr-CA.yaml" in str(info.value)
+
+
+def test_english_is_read_from_its_own_file_by_the_same_reader():
+    """English is data too: prompts/en-US.yaml's vocabulary is what reads an English call."""
+    english = parse(load(ROOT / "prompts" / "en-US.yaml"), str(ROOT / "prompts" / "en-US.yaml")).vocabulary
+    assert english is not None and english.rx("hazard").search("there is smoke")
+    assert understand("yes it popped out", GOOD, None, "released", "en-US", english) == \
+        understand("yes it popped out", GOOD, None, "released")
+    assert understand("it won't budge", GOOD, None, "released", "en-US", english).intent == "still_stuck"
+    assert understand("no problem", GOOD, None, "yes_no", "en-US", english).intent == "yes"
+
+
+def test_a_pattern_phrase_keeps_its_order_and_its_lookarounds():
+    vocab = vocabulary.parse("fr-CA", {"help": ["/aide(?! inutile)/", "menu"], "yes": ["oui"]},
+                             None, "fr-CA.yaml")
+    assert vocab.rx("help").search("aide moi") and not vocab.rx("help").search("aide inutile")
+    assert vocab.rx("yes").search("oui") and vocab.words_of("help") == {"aide", "inutile", "menu"}
