@@ -71,7 +71,7 @@ def _data_dir(env: Mapping[str, str], name: str, folder: str) -> Path:
         if not path.is_dir():
             raise ConfigError(f"{name}={env[name]!r} is not a directory")
         return path
-    for candidate in (Path.cwd() / folder, PACKAGE_ROOT.parent / folder):
+    for candidate in (Path.cwd() / folder, PACKAGE_ROOT.parent / folder, PACKAGE_ROOT / f"_{folder}"):
         if candidate.is_dir():
             return candidate
     raise ConfigError(

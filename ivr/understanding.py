@@ -83,7 +83,9 @@ def _key_intent(key: str, expecting: str) -> str:
 @lru_cache(maxsize=1)
 def english() -> Vocabulary:
     """The vocabulary of prompts/en-US.yaml, loaded once."""
-    path = ENGLISH_PROMPTS if ENGLISH_PROMPTS.is_file() else Path.cwd() / "prompts" / "en-US.yaml"
+    candidates = (ENGLISH_PROMPTS, Path(__file__).resolve().parent / "_prompts" / "en-US.yaml",
+                  Path.cwd() / "prompts" / "en-US.yaml")
+    path = next((c for c in candidates if c.is_file()), candidates[-1])
     vocabulary = parse_prompts(load_yaml(path), str(path)).vocabulary
     if vocabulary is None:
         raise RuntimeError(f"{path}: no `understanding:` section to read English with")

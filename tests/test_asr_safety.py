@@ -39,10 +39,11 @@ def test_fixtures_cover_voices_noises_and_intents():
     assert {"released", "still_stuck", "hazard", "agent", "unclear"} <= {r["intent"] for r in ROWS}
 
 
-@pytest.mark.parametrize("row", ROWS, ids=IDS)
+NON_RELEASES = [(r, i) for r, i in zip(ROWS, IDS) if r["intent"] not in ("released", "yes")]
+
+
+@pytest.mark.parametrize("row", [r for r, _ in NON_RELEASES], ids=[i for _, i in NON_RELEASES])
 def test_no_certain_release_from_a_garbled_non_release(row):
-    if row["intent"] in ("released", "yes"):
-        pytest.skip("a true release/yes may be read as one")
     for expecting in {row["expecting"], "released", "any"}:
         for conf in (0.95, 0.7, None):
             got = understand(row["transcript"], conf, None, expecting)
@@ -52,12 +53,21 @@ def test_no_certain_release_from_a_garbled_non_release(row):
 _STUCK_WORDS = {"stuck", "not", "won't", "will not", "didn't", "jammed", "locked", "still"}
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r["intent"] == "still_stuck"],
-                         ids=[i for r, i in zip(ROWS, IDS) if r["intent"] == "still_stuck"])
-def test_stuck_words_that_survive_are_never_released(row):
+def _keeps_a_stuck_word(row) -> bool:
     words = set(_tokens(row["transcript"].lower())) | {row["transcript"].lower()}
-    if not words & _STUCK_WORDS:
-        pytest.skip("the recogniser lost every stuck word")
+    return bool(words & _STUCK_WORDS)
+
+
+# Only transcripts where a stuck word survived the recogniser can be held to this.
+STUCK_KEPT = [(r, i) for r, i in zip(ROWS, IDS) if r["intent"] == "still_stuck" and _keeps_a_stuck_word(r)]
+
+
+def test_some_stuck_words_survive_the_recogniser():
+    assert len(STUCK_KEPT) >= 10
+
+
+@pytest.mark.parametrize("row", [r for r, _ in STUCK_KEPT], ids=[i for _, i in STUCK_KEPT])
+def test_stuck_words_that_survive_are_never_released(row):
     assert understand(row["transcript"], 0.95, None, "released").intent != "released"
 
 
