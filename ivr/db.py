@@ -21,6 +21,7 @@ from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, Met
                         event, func, inspect, or_, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from . import deadline
 from .handoff import masked
@@ -302,9 +303,10 @@ class Recorder:
              digits: str | None, confidence: float | None, intent: str | None, action: str,
              next_node: str | None, language: str | None = None, connector: str | None = None,
              outcome: str | None = None) -> None:
-        def write(conn):
+        def write(conn, ensure_call: bool):
             add_turn, move_call = _turn_statements(conn.dialect.name)
-            self._ensure_call(conn, call_sid, language)
+            if ensure_call:
+                self._ensure_call(conn, call_sid, language)
             added = conn.execute(add_turn, {
                 "call_sid": call_sid, "request_key": request_key, "at": now(), "node": node,
                 "speech": (speech or None) and speech[:500], "digits": (digits or None) and digits[:32],
@@ -317,7 +319,20 @@ class Recorder:
                        "connector": connector or None, "outcome": outcome or None}
             if any(changes.values()):
                 conn.execute(move_call, {"sid": call_sid, **changes})
-        self._run(write, call_sid)
+        # The call's row almost always exists (the first webhook made it): skip
+        # that statement, and only when the turn's foreign key finds no call
+        # (a lost first write) make the call and write the turn again.
+        try:
+            with self.engine.begin() as conn:
+                if not deadline.spent():
+                    write(conn, ensure_call=False)
+                    return
+        except IntegrityError:
+            pass
+        except Exception:  # noqa: BLE001 - recording must never break a call
+            log.exception("recording call %s failed; the call goes on", call_sid)
+            return
+        self._run(lambda conn: write(conn, ensure_call=True), call_sid)
 
     def outcome(self, call_sid: str, outcome: str) -> None:
         def write(conn):

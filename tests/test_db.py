@@ -114,6 +114,13 @@ def test_status_callback_before_the_first_webhook_still_records_the_call(client,
     assert call.status == "ringing" and call.caller == "***0123" and call.outcome == "in_progress"
 
 
+def test_a_turn_whose_call_was_never_recorded_makes_the_call(client, app):
+    """The first webhook's write was lost: the next turn still lands, with its call."""
+    twiml(client.post("/voice/turn?node=session_screen&lang=en-US", data=fields(Digits="1")))
+    call = the_call(app)
+    assert call.outcome == "in_progress" and [t.node for t in call.turns] == ["session_screen"]
+
+
 def test_a_repeated_webhook_is_recorded_once(client, app):
     root = start(client)
     url = action_of(root)
