@@ -6,7 +6,6 @@ released, a hazard or an agent request must never be missed.
 """
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.understanding import expecting_for, read_rows
 from ivr.understanding import (EXPECTATIONS, INTENTS, RELEASE_CONFIDENCE, Understanding,
                                hints, understand)
 
@@ -23,9 +23,7 @@ DEV = Path(__file__).resolve().parents[1].parent / "shared" / "utterances" / "de
 GOOD = 0.9   # a confident recogniser
 
 
-def _rows(path: Path) -> list[list[str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [r for r in csv.reader(fh, delimiter="\t") if r and not r[0].startswith("#")]
+_rows = read_rows  # one reader of the labelled sets, shared with the benchmark
 
 
 def _ours() -> list[tuple[str, str, str]]:
@@ -34,14 +32,7 @@ def _ours() -> list[tuple[str, str, str]]:
     return [tuple(r[:3]) for r in rows[1:]]
 
 
-def _dev_expecting(intent: str) -> tuple[str, ...]:
-    if intent in ("yes", "no"):
-        return ("yes_no",)
-    if intent in ("released", "still_stuck"):
-        return ("released",)
-    if intent.startswith("connector_"):
-        return ("connector",)
-    return EXPECTATIONS   # commands and unclear: the same under every question
+_dev_expecting = expecting_for
 
 
 def _dev() -> list[tuple[str, str, str]]:
