@@ -224,11 +224,6 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def create_schema(engine: Engine) -> None:
-    """Kept for callers of the old name: the schema now comes from the migrations."""
-    migrate(engine)
-
-
 def head() -> str:
     """The newest schema revision the migrations know."""
     from alembic.script import ScriptDirectory

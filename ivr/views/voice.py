@@ -35,15 +35,10 @@ def render_reply(reply: Reply):
             voice=voice, timeout=reply.question.timeout,
             hints=hints(reply.question.expecting, reply.state.lang, vocabulary_for(reply.state.lang)))
     if reply.outcome == "agent":
-        return _transfer(reply.lines, reply.state, voice)
+        return handoff_views.transfer(reply.lines, reply.state, voice)
     if reply.outcome == "released":
         return handoff_views.released(reply.lines, reply.state, voice)
     return twiml.goodbye(reply.lines, voice)
-
-
-def _transfer(lines, state: CallState, voice: twiml.Voice, hazard: bool = False):
-    """The hand-off (views/handoff.py): business hours, the queue or the agent line, the fallback chain."""
-    return handoff_views.transfer(lines, state, voice, hazard=hazard)
 
 
 def over_rate_limit(caller: str | None) -> bool:
@@ -100,14 +95,14 @@ def incoming():
     content = svc.content
     caller = (request.form.get("From") or "")[:64] or None
     limited = over_rate_limit(caller)
+    known_station = station_id()
     svc.recorder.call_started(call_sid(), caller, request.form.get("To"),
-                              content.default_language, station_id=station_id())
+                              content.default_language, station_id=known_station)
     log.info("call %s from %s", call_sid(), handoff.masked(caller))
     to = re.sub(r"[\s().-]", "", request.form.get("To") or "")
     if limited:
         return xml(_rate_limited(svc.settings.number_languages.get(to)))
     reply = content.engine.start(svc.settings.number_languages.get(to))
-    known_station = station_id()
     if known_station:  # the number stands for one station: carry it to the whisper
         reply = handoff_views.with_station(reply, known_station)
     record(reply, None, None)
@@ -132,7 +127,7 @@ def turn():
     record(reply, heard, state.node)
     if reply.outcome == "agent":
         hazard = reply.action == "hazard" or state.node in engine.safety_nodes
-        return xml(_transfer(reply.lines, reply.state, voice_for(reply.state.lang), hazard=hazard))
+        return xml(handoff_views.transfer(reply.lines, reply.state, voice_for(reply.state.lang), hazard=hazard))
     return xml(render_reply(reply))
 
 
