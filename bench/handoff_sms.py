@@ -63,7 +63,7 @@ def main() -> int:
     (flows / "stuck_connector.yaml").write_text((ROOT / "flows" / "stuck_connector.yaml").read_text())
     (flows / "escalation.yaml").write_text("fallback: [sms]\n")
     app = create_app({"TWILIO_AUTH_TOKEN": token, "TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
-                      "IVR_SMS_FROM": "+18005550100", "IVR_AGENT_NUMBER": "+14155550100",
+                      "IVR_SMS_FROM": "+18005550100", "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": "+14155550100",
                       "DATABASE_URL": f"sqlite:///{flows.parent}/bench.db", "IVR_FLOWS_DIR": str(flows),
                       "IVR_PROMPTS_DIR": str(ROOT / "prompts")})
     times = []

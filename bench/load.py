@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite:///{tmp}/load.db"
-        env = {"TWILIO_AUTH_TOKEN": token, "IVR_DEV": "", "IVR_AGENT_NUMBER": AGENT,
+        env = {"TWILIO_AUTH_TOKEN": token, "IVR_DEV": "", "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": AGENT,
                "DATABASE_URL": database_url, "WEB_CONCURRENCY": str(args.workers)}
         scripts = list(SCRIPTS)
         with open(Path(tmp) / "server.log", "wb") as log, procfile_server(env, log=log) as (base, _process):

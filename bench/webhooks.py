@@ -85,7 +85,7 @@ def record_call(workdir: Path) -> list[tuple[str, dict]]:
     from ivr.app import create_app
     from ivr.simulator import Call
 
-    app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "IVR_AGENT_NUMBER": AGENT,
+    app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": AGENT,
                       "DATABASE_URL": f"sqlite:///{workdir}/record.db"}, log_errors=False)
     recorder = RecordingClient(app.test_client())
     call = Call(recorder, auth_token=TOKEN)
@@ -246,7 +246,7 @@ import time, sys
 t0 = time.perf_counter()
 from ivr.app import create_app
 t1 = time.perf_counter()
-create_app({"TWILIO_AUTH_TOKEN": "x" * 32, "IVR_AGENT_NUMBER": "+14155550100",
+create_app({"TWILIO_AUTH_TOKEN": "x" * 32, "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": "+14155550100",
             "DATABASE_URL": sys.argv[1]}, log_errors=False)
 t2 = time.perf_counter()
 print(t1 - t0, t2 - t1)
@@ -276,7 +276,7 @@ def profile(call: list[tuple[str, dict]], workdir: Path, calls: int) -> None:
 
     from ivr.app import create_app
 
-    app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "IVR_AGENT_NUMBER": AGENT,
+    app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": AGENT,
                       "DATABASE_URL": f"sqlite:///{workdir}/profile.db"}, log_errors=False)
     environs = []
     for requests in signed_calls(call, "http://localhost", calls):
@@ -321,7 +321,7 @@ def main(argv=None) -> int:
         import_s, create_s = startup_seconds(workdir)
         project_port, baseline_port = free_port(), free_port()
         database = workdir / "bench.db"
-        env = {"TWILIO_AUTH_TOKEN": TOKEN, "IVR_AGENT_NUMBER": AGENT, "IVR_DEV": "",
+        env = {"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": AGENT, "IVR_DEV": "",
                "DATABASE_URL": f"sqlite:///{database}", "WEB_CONCURRENCY": str(workers)}
         print(f"one call = {len(call)} webhooks; {args.rounds} rounds of {args.duration} s each, "
               f"{args.connections} connections, {workers} workers; load average before: {load_average()}")

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy.exc import ArgumentError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, content as content_module, db
+from . import alerts, config, content as content_module, db, sms
 from .config import ConfigError, Settings
 from .content import Content, ContentError
 
@@ -29,6 +29,7 @@ class Services:
     settings: Settings
     content: Content
     recorder: db.Recorder
+    alerts: alerts.Dispatcher
 
 
 def services() -> Services:
@@ -61,8 +62,7 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         settings = config.load(env)
         content = content_module.load(settings.flows_dir, settings.prompts_dir,
                                       env.get("IVR_FLOW") or content_module.DEFAULT_FLOW)
-        if not settings.agent_number and not settings.dev:
-            raise ConfigError("IVR_AGENT_NUMBER is not set: the live-agent line, in E.164 form, e.g. +14155550123")
+        config.check_production(settings, content.escalation.support_number or settings.support_number)
     except (ConfigError, ContentError) as exc:
         if log_errors:  # gunicorn shows a traceback; put the reason on one clear line first
             log.error("ivr cannot start: %s", exc)
@@ -94,7 +94,15 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
             log.error("ivr cannot start: %s", exc)
         raise exc from None
     _prepare_database(engine, settings)
-    app.extensions["ivr"] = Services(settings, content, db.Recorder(engine))
+    recorder = db.Recorder(engine)
+    channels = alerts.Channels(
+        sms_to=settings.alert_sms_to, webhook_url=settings.alert_webhook_url,
+        webhook_secret=settings.alert_webhook_secret,
+        sender=sms.sender(settings.account_sid, settings.auth_token, settings.sms_from))
+    if not channels.names and not settings.dev:
+        log.warning("no hazard alert channel is set (IVR_ALERT_WEBHOOK_URL, IVR_ALERT_SMS_TO): "
+                    "hazards are recorded, but nobody is told at once")
+    app.extensions["ivr"] = Services(settings, content, recorder, alerts.Dispatcher(recorder, channels))
 
     from .views import dashboard, handoff, health, voice
     app.register_blueprint(health.bp)

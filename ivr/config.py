@@ -41,6 +41,11 @@ class Settings:
     retention_days: int | None = None
     sms_from: str | None = None  # a number or Messaging Service SID texts are sent from
     rate_limit: RateLimit | None = None  # calls per caller number; None: no limit
+    agent_cap: RateLimit | None = None   # how often one number may ring the agents; None: no cap
+    resume_minutes: int = 15             # a caller back within this long is offered to carry on
+    alert_sms_to: str | None = None      # the operator's on-call number for hazard alerts
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: str | None = None
 
     @property
     def check_signatures(self) -> bool:
@@ -135,14 +140,44 @@ def load(env: Mapping[str, str]) -> Settings:
         retention_days=_int(env, "IVR_RETENTION_DAYS", 0, 1, 36500) or None,
         sms_from=_sms_from(env),
         rate_limit=_rate_limit(env),
+        agent_cap=_rate_limit(env, "IVR_AGENT_CAP", default="off"),
+        resume_minutes=_int(env, "IVR_RESUME_MINUTES", 15, 0, 240),
+        alert_sms_to=_phone(env, "IVR_ALERT_SMS_TO"),
+        alert_webhook_url=_webhook_url(env),
+        alert_webhook_secret=(env.get("IVR_ALERT_WEBHOOK_SECRET") or "").strip() or None,
     )
 
 
-def _rate_limit(env: Mapping[str, str]) -> RateLimit | None:
+def _rate_limit(env: Mapping[str, str], name: str = "IVR_RATE_LIMIT", default: str | None = None) -> RateLimit | None:
     try:
-        return parse_rate_limit(env.get("IVR_RATE_LIMIT"))
+        return parse_rate_limit(env.get(name) or default)
     except BadLimit as exc:
-        raise ConfigError(f"IVR_RATE_LIMIT={exc}") from None
+        raise ConfigError(f"{name}={exc}") from None
+
+
+def _webhook_url(env: Mapping[str, str]) -> str | None:
+    """IVR_ALERT_WEBHOOK_URL: https, or http to this machine only (a local relay, tests)."""
+    raw = (env.get("IVR_ALERT_WEBHOOK_URL") or "").strip()
+    if not raw:
+        return None
+    if not (re.match(r"^https://[^/\s]+(/\S*)?$", raw)
+            or re.match(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/\S*)?$", raw)):
+        raise ConfigError(f"IVR_ALERT_WEBHOOK_URL={raw!r} is not an https URL "
+                          "(plain http is allowed only to localhost), e.g. https://ops.example.com/ivr-alerts")
+    return raw
+
+
+def check_production(settings: Settings, support_number: str | None) -> None:
+    """What a line in service must have; IVR_DEV=1 waives it for local development."""
+    if settings.dev:
+        return
+    if not settings.agent_number:
+        raise ConfigError("IVR_AGENT_NUMBER is not set: the live-agent line, in E.164 form, e.g. +14155550123")
+    if not support_number:
+        raise ConfigError("IVR_SUPPORT_NUMBER is not set: the support line read aloud when nobody answers, "
+                          "above all after a hazard, in E.164 form, e.g. +18005550199")
+    if settings.alert_sms_to and not (settings.account_sid and settings.sms_from):
+        raise ConfigError("IVR_ALERT_SMS_TO needs TWILIO_ACCOUNT_SID and IVR_SMS_FROM to send hazard alerts by text")
 
 
 def _sms_from(env: Mapping[str, str]) -> str | None:

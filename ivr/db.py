@@ -8,6 +8,7 @@ apply in SequenceNumber order whatever order they arrive in.
 from __future__ import annotations
 
 import contextlib
+import json
 import fcntl
 import logging
 import os
@@ -48,7 +49,10 @@ calls = Table(
     Column("status", String(16)),
     Column("status_seq", Integer),
     Column("duration_s", Integer),
+    Column("hazard", String(8)),        # "fire" or "damage" once reported: never cleared
+    Column("last_state", String(1000)),  # the engine's state after the last turn, to resume a dropped call
     Index("ix_calls_started_at", "started_at"),
+    Index("ix_calls_from_started", "from_number", "started_at"),
 )
 
 events = Table(
@@ -105,7 +109,26 @@ text_messages = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
-HANDOFF_TABLES = (voicemails, callbacks, text_messages)
+# Hazard alerts to the operator (ivr/alerts.py): one row per channel, pending
+# before anything is sent, so a crash never loses one.
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64), ForeignKey("calls.call_sid", ondelete="CASCADE"), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_try_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("call_sid", "channel", "tier", name="uq_alerts_call_channel_tier"),
+    Index("ix_alerts_due", "status", "next_try_at"),
+)
+
+HANDOFF_TABLES = (voicemails, callbacks, text_messages, alerts)
 
 OUTCOMES = ("in_progress", "released", "hazard", "transferred", "abandoned", "goodbye")
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -270,7 +293,7 @@ def _turn_statements(dialect: str):
     """
     add_turn = _insert_for(dialect, events).returning(events.c.id)
     keep = {name: func.coalesce(bindparam(name), calls.c[name])  # None: leave as it is
-            for name in ("last_node", "language", "connector", "outcome")}
+            for name in ("last_node", "language", "connector", "outcome", "hazard", "last_state")}
     move_call = update(calls).where(calls.c.call_sid == bindparam("sid")).values(**keep)
     return add_turn, move_call
 
@@ -297,7 +320,7 @@ class Recorder:
     def turn(self, call_sid: str, request_key: str, *, node: str | None, speech: str | None,
              digits: str | None, confidence: float | None, intent: str | None, action: str,
              next_node: str | None, language: str | None = None, connector: str | None = None,
-             outcome: str | None = None) -> None:
+             outcome: str | None = None, hazard: str | None = None, state: str | None = None) -> None:
         def write(conn, ensure_call: bool):
             add_turn, move_call = _turn_statements(conn.dialect.name)
             if ensure_call:
@@ -311,7 +334,8 @@ class Recorder:
                 log.info("call %s: a repeated webhook, recorded once", call_sid)
                 return  # the same turn again must not move the call back
             changes = {"last_node": next_node or None, "language": language or None,
-                       "connector": connector or None, "outcome": outcome or None}
+                       "connector": connector or None, "outcome": outcome or None,
+                       "hazard": hazard or None, "last_state": (state or None) and state[:1000]}
             if any(changes.values()):
                 conn.execute(move_call, {"sid": call_sid, **changes})
         # The call's row almost always exists (the first webhook made it): skip
@@ -411,13 +435,72 @@ class Recorder:
             log.warning("call %s: could not check for an earlier text; sending", call_sid)
             return False
 
+    # -- resuming a dropped call -----------------------------------------------------------
+
+    def earlier_call(self, from_number: str | None, call_sid: str, within: timedelta) -> dict | None:
+        """The caller's latest other call that started within `within`: its outcome, hazard
+        and last state, to greet them with "welcome back". None if there is none or the
+        database cannot say (the call then simply starts afresh)."""
+        if not from_number:
+            return None
+        query = (select(calls.c.call_sid, calls.c.outcome, calls.c.hazard, calls.c.last_state)
+                 .where(calls.c.from_number == from_number, calls.c.call_sid != call_sid,
+                        calls.c.started_at >= now() - within)
+                 .order_by(calls.c.started_at.desc()).limit(1))
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(query).mappings().first()
+        except Exception:  # noqa: BLE001 - a failed look-up only costs the welcome back
+            log.warning("call %s: could not look up the caller's earlier call", call_sid)
+            return None
+        return dict(row) if row is not None else None
+
+    # -- hazard alerts (ivr/alerts.py) ---------------------------------------------------------
+
+    def alert_pending(self, call_sid: str, tier: str, payload: dict, channels) -> None:
+        """Write the alert, once per channel, before anything is sent."""
+        def write(conn):
+            self._ensure_call(conn, call_sid, None)
+            at = now()
+            for channel in channels:
+                conn.execute(_insert(conn, alerts).values(
+                    call_sid=call_sid, channel=channel, tier=tier, payload=json.dumps(payload, sort_keys=True),
+                    status="pending", attempts=0, next_try_at=at, created_at=at))
+        self._run(write, call_sid, respect_deadline=False)
+
+    def due_alerts(self, limit: int = 20) -> list[dict]:
+        """Pending alerts whose time has come, oldest first."""
+        query = (select(alerts).where(alerts.c.status == "pending", alerts.c.next_try_at <= now())
+                 .order_by(alerts.c.id).limit(limit))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [{**row, "payload": json.loads(row["payload"])} for row in rows]
+
+    def claim_alert(self, alert_id: int, attempts: int, lease: timedelta) -> bool:
+        """Take an alert for one attempt; False if another worker took it first."""
+        with self.engine.begin() as conn:
+            taken = conn.execute(update(alerts).where(
+                alerts.c.id == alert_id, alerts.c.status == "pending", alerts.c.attempts == attempts)
+                .values(next_try_at=now() + lease))
+            return taken.rowcount == 1
+
+    def alert_result(self, alert_id: int, status: str, attempts: int, error: str | None,
+                     next_try_at: datetime | None) -> None:
+        with self.engine.begin() as conn:
+            values = {"status": status, "attempts": attempts, "last_error": error and error[:200]}
+            if status == "sent":
+                values["sent_at"] = now()
+            if next_try_at is not None:
+                values["next_try_at"] = next_try_at
+            conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+
     def _ensure_call(self, conn, call_sid: str, language: str | None) -> None:
         conn.execute(_insert(conn, calls), {"call_sid": call_sid, "started_at": now(), "language": language,
                                             "outcome": "in_progress"})
 
-    def _run(self, write, call_sid: str) -> None:
+    def _run(self, write, call_sid: str, respect_deadline: bool = True) -> None:
         """One transaction; any failure is logged and the call goes on."""
-        if deadline.spent():  # the database already took this webhook's budget
+        if respect_deadline and deadline.spent():  # the database already took this webhook's budget
             log.warning("call %s: not recorded, the database is too slow to answer in time", call_sid)
             return
         try:

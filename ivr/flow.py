@@ -29,13 +29,20 @@ ANSWERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "connector": ("ccs", "chademo", "j1772", "tesla", "unsure"),
 })
 END_KINDS = ("released", "hazard", "agent", "goodbye")
-GLOBAL_COMMANDS = ("hazard", "agent", "released")
+# hazard: fire, smoke, sparks (call 911); damage: a cracked cable, exposed wires, water
+# (step away, a person); emergency_stop: the station is off, a person resets it.
+GLOBAL_COMMANDS = ("hazard", "damage", "agent", "released", "emergency_stop")
+HAZARD_COMMANDS = ("hazard", "damage")
 LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-VARIABLES = ("connector",)
+VARIABLES = ("connector", "adapter")
 
 _ASK_KEYS = {"ask", "say", "reprompt", "expect", "on", "silence", "not_understood",
-             "timeout", "set", "step", "note"}
+             "timeout", "set", "step", "note", "explain", "tells"}
+# What an answer tells the agent about the equipment (the whisper's "reported"):
+# `tells: {no: session_running}` on a question. Each fact has a whisper_fact_<id> prompt.
+FACTS = ("session_running", "ccs_soft", "ccs_rigid", "ccs_no_button", "chademo_lit", "chademo_dark",
+         "adapter", "wont_stop")
 _SAY_KEYS = {"say", "next", "note"}
 _BRANCH_KEYS = {"branch", "cases", "default", "note"}
 _END_KEYS = {"end", "say", "note"}
@@ -61,6 +68,8 @@ class Node:
     cases: Mapping[str, str] = field(default_factory=dict)
     default: str | None = None
     end: str | None = None
+    explain: tuple[str, ...] = ()          # "what do you mean" / "I don't know": how to tell
+    tells: Mapping[str, str] = field(default_factory=dict)  # answer -> fact for the whisper
 
     def targets(self) -> dict[str, str]:
         """Every node this one can lead to, labelled by what leads there."""
@@ -75,7 +84,7 @@ class Node:
         return found
 
     def prompt_keys(self) -> tuple[str, ...]:
-        return tuple(k for k in (*self.say, *self.ask, self.reprompt) if k)
+        return tuple(k for k in (*self.say, *self.ask, self.reprompt, *self.explain) if k)
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,11 @@ class Flow:
     retries: int
     settings: Mapping[str, object]
     lines: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def hazard_nodes(self) -> frozenset[str]:
+        """Every node a hazard can lead to: no release step may be among them (lint checks)."""
+        return self.reachable([self.globals[c] for c in HAZARD_COMMANDS if c in self.globals])
 
     def reachable(self, roots) -> frozenset[str]:
         """Every node that can be reached from `roots`, the roots included."""
@@ -121,6 +135,19 @@ def _target(value, path, line, where) -> str:
     if not isinstance(value, str) or not NODE_ID.match(value):
         raise SourceError(path, line, f"{where}: {value!r} is not a node id")
     return value
+
+
+def _tells(raw, expect: str, path: str, line: int, node_id: str) -> Mapping[str, str]:
+    if raw is None:
+        return MappingProxyType({})
+    if not isinstance(raw, dict):
+        raise SourceError(path, line, f"node {node_id!r}: tells maps answers to facts, e.g. {{no: session_running}}")
+    for answer, fact in raw.items():
+        if answer not in ANSWERS[expect]:
+            raise SourceError(path, line, f"node {node_id!r}: tells: {answer!r} is not an answer to a {expect} question")
+        if fact not in FACTS:
+            raise SourceError(path, line, f"node {node_id!r}: tells: {fact!r} is not a fact (facts: {', '.join(FACTS)})")
+    return MappingProxyType({str(k): str(v) for k, v in raw.items()})
 
 
 def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
@@ -166,6 +193,8 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
             silence=_target(raw.get("silence", defaults.get("silence")), path, at("silence"), f"node {node_id!r}: silence") if raw.get("silence", defaults.get("silence")) else None,
             not_understood=_target(raw.get("not_understood", defaults.get("not_understood")), path, at("not_understood"), f"node {node_id!r}: not_understood") if raw.get("not_understood", defaults.get("not_understood")) else None,
             timeout=timeout, sets=sets, step=step,
+            explain=_prompt_list(raw.get("explain"), path, at("explain"), f"node {node_id!r}: explain"),
+            tells=_tells(raw.get("tells"), expect, path, at("tells"), node_id),
         )
     if "branch" in raw:
         only(_BRANCH_KEYS, "branch")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .engine import CallState
+from .engine import RESULTS, CallState
 from .flow import Flow
 from .prompts import Catalog
 from .station import read_back
@@ -26,57 +26,117 @@ def masked(number: str | None) -> str:
     return f"***{four}" if four else "unknown"
 
 
-def steps_tried(flow: Flow, state: CallState, catalog: Catalog | None = None) -> list[str]:
-    """The labelled release steps the caller went through, in order, without repeats.
+TRIED = ("still_stuck", "released", "yes", "no")   # results that mean the step was done
 
-    In `catalog`'s language when given (a text to the caller, the agent's
-    whisper); the flow's own labels otherwise (the records).
-    """
-    labels: list[str] = []
-    for node_id in (*state.path, state.node):
+
+def step_results(flow: Flow, state: CallState) -> list[tuple[object, str]]:
+    """(node, result) for each labelled step on the call's path, in order, the last
+    result of each; the step the caller is on now counts as skipped."""
+    seen: dict[str, str] = {}
+    for node_id, code in zip(state.path, state.results):
         node = flow.nodes.get(node_id)
-        label = None if node is None else (catalog.step_label(node) if catalog else node.step)
-        if label and label not in labels:
-            labels.append(label)
-    return labels
+        if node is not None and node.step:
+            seen.pop(node_id, None)
+            seen[node_id] = RESULTS.get(code, "skipped")
+    here = flow.nodes.get(state.node)
+    if here is not None and here.step and here.kind == "ask" and state.node not in seen:
+        seen[state.node] = "skipped"
+    return [(flow.nodes[n], result) for n, result in seen.items()]
 
 
-WHISPER_STEPS = 3  # the agent must press 1 within seconds: name the last few steps only
+def steps_tried(flow: Flow, state: CallState, catalog: Catalog | None = None) -> list[str]:
+    """The labelled steps the caller actually carried out, in order, without repeats.
+
+    Skipped steps (left by asking for a person, a hazard, or silence) are not
+    among them. In `catalog`'s language when given (texts, whispers); the
+    flow's own labels otherwise (the records)."""
+    return [catalog.step_label(node) if catalog else node.step
+            for node, result in step_results(flow, state) if result in TRIED]
 
 
-def _steps_heard(catalog: Catalog, steps: list[str]) -> str:
-    if not steps:
-        return catalog.text("whisper_steps_none")
-    if len(steps) <= WHISPER_STEPS:
-        return ", ".join(steps)
-    return catalog.text("whisper_steps_many", count=str(len(steps)), steps=", ".join(steps[-WHISPER_STEPS:]))
+def steps_record(flow: Flow, state: CallState) -> str:
+    """Every step with its result, for the call's record: 'reseated the connector: still_stuck; ...'."""
+    return "; ".join(f"{node.step}: {result}" for node, result in step_results(flow, state))
 
 
-def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, caller: str | None,
-                  hazard: bool, caller_language: Catalog | None = None) -> list[str]:
-    connector_key = f"connector_{state.connector}" if state.connector else "connector_unknown"
-    steps = steps_tried(flow, state, catalog)
-    # Where the caller stopped: the last release step reached (not the hazard or
-    # hand-off question that followed it), else the last question asked.
-    questions = [flow.nodes[n] for n in (*state.path, state.node) if n in flow.nodes and flow.nodes[n].kind == "ask"]
-    stopped = next((n for n in reversed(questions) if n.step), questions[-1] if questions else None)
-    four = last_four(caller)
-    lines = [catalog.text(
-        "whisper",
-        connector=catalog.text(connector_key) if connector_key in catalog else catalog.text("connector_unknown"),
-        steps=_steps_heard(catalog, steps),
-        stopped_at=(catalog.step_label(stopped) or stopped.id.replace("_", " ")) if stopped is not None else catalog.text("whisper_steps_none"),
-    )]
-    if state.station:
-        lines.append(catalog.text("whisper_station", station=read_back(state.station)))
-    if four:
-        lines.append(catalog.text("whisper_caller", last4=" ".join(four)))
-    if hazard:
-        lines.append(catalog.text("whisper_hazard"))
+def facts(flow: Flow, state: CallState) -> list[str]:
+    """What the caller reported about the equipment, from the answers whose question `tells`."""
+    found: list[str] = []
+    for node_id, code in zip(state.path, state.results):
+        node = flow.nodes.get(node_id)
+        fact = node.tells.get(_answer_key(node, RESULTS.get(code, ""))) if node is not None else None
+        if fact and fact not in found:
+            found.append(fact)
+    if state.adapter and "adapter" not in found:
+        found.append("adapter")
+    return found
+
+
+def _answer_key(node, result: str) -> str:
+    return result if node.expect != "released" else {"released": "released", "still_stuck": "still_stuck"}.get(result, "")
+
+
+WHISPER_WORDS = 40  # about 15 seconds: the agent must press 1 in time
+
+
+def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, hazard: bool = False,
+                  caller_language: Catalog | None = None) -> list[str]:
+    """What the agent hears before taking the call, in a fixed order of importance, cut
+    to WHISPER_WORDS: hazard, session still running, the connector and what was
+    reported about it, the car, the last step and its result (and where the caller
+    asked for a person), the station, how many steps. The rest is on the record."""
+    tier = state.hazard or ("fire" if hazard else None)
+    reported = facts(flow, state)
+    must = [catalog.text("whisper")]
+    if tier:
+        must.append(catalog.text(f"whisper_hazard_{tier}"))
     if caller_language is not None and caller_language.language != catalog.language:
-        lines.append(catalog.text("whisper_language", language=caller_language.name))
-    lines.append(catalog.text("whisper_accept"))
+        must.append(catalog.text("whisper_language", language=caller_language.name))
+    more: list[str] = []
+    if "session_running" in reported:
+        more.append(catalog.text("whisper_fact_session_running"))
+    connector_key = f"connector_{state.connector}" if state.connector else "connector_unknown"
+    about = [catalog.text("whisper_connector", connector=catalog.text(connector_key)
+                          if connector_key in catalog else catalog.text("connector_unknown"))]
+    about += [catalog.text(f"whisper_fact_{fact}") for fact in reported if fact != "session_running"]
+    more.append(" ".join(about))
+    if state.car:
+        more.append(catalog.text("whisper_car", car=state.car))
+    done = [(node, result) for node, result in step_results(flow, state) if result in TRIED]
+    if done:
+        node, result = done[-1]
+        more.append(catalog.text("whisper_last", step=catalog.step_label(node),
+                                 result=catalog.text(f"whisper_result_{result}")
+                                 if f"whisper_result_{result}" in catalog else result))
+    asked_at = _asked_at(flow, state)
+    if asked_at is not None and (not done or asked_at is not done[-1][0]):
+        more.append(catalog.text("whisper_asked_at", step=catalog.step_label(asked_at) or asked_at.id.replace("_", " ")))
+    if state.station:
+        more.append(catalog.text("whisper_station", station=read_back(state.station)))
+    if done:
+        more.append(catalog.text("whisper_count", count=str(len(done))))
+    accept = catalog.text("whisper_accept")
+    lines = list(must)
+    budget = WHISPER_WORDS - _words(accept) - sum(_words(line) for line in must)
+    for line in more:
+        if _words(line) <= budget:
+            lines.append(line)
+            budget -= _words(line)
+    lines.append(accept)
     return lines
+
+
+def _asked_at(flow: Flow, state: CallState):
+    """The question the caller was on when they asked for a person (or a hazard came)."""
+    for node_id, code in zip(reversed(state.path), reversed(state.results)):
+        if RESULTS.get(code) in ("agent", "give_up", "hazard", "damage", "emergency_stop"):
+            node = flow.nodes.get(node_id)
+            return node if node is not None and node.kind == "ask" and node_id not in flow.hazard_nodes else None
+    return None
+
+
+def _words(text: str) -> int:
+    return len(text.split())
 
 
 def spoken_number(number: str) -> str:

@@ -70,10 +70,9 @@ def _globals(flow: Flow) -> Iterable[Problem]:
     agent = flow.globals.get("agent")
     if agent and flow[agent].kind == "end" and flow[agent].end != "agent":
         yield _problem(flow, agent, "globals.agent must lead to an `end: agent` node")
-    hazard = flow.globals.get("hazard")
-    if hazard:
-        for node_id in sorted(flow.reachable([hazard])):
-            if flow[node_id].expect == "released":
+    if flow.globals.get("hazard"):
+        for node_id in sorted(flow.hazard_nodes):
+            if flow[node_id].expect == "released" or flow[node_id].step:
                 yield _problem(flow, node_id, "a release step can be reached after a hazard")
             if flow[node_id].end == "released":
                 yield _problem(flow, node_id, "the released ending can be reached after a hazard")

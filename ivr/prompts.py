@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from .flow import FACTS
 from .vocabulary import Vocabulary, parse as parse_vocabulary
 from .yamlfile import LineDict, SourceError, load as load_yaml
 
@@ -23,15 +24,21 @@ SYSTEM_KEYS = (
     "not_understood", "silence", "wait", "resume", "help", "first_step",
     "confirm_released", "keep_going", "language_switched", "language_offer",
     "apology_transfer", "transfer_no_agent",
-    "rate_limited", "rate_limited_danger", "rate_limited_support",
-    "whisper", "whisper_caller", "whisper_accept", "whisper_steps_none",
-    "whisper_hazard", "whisper_language",
+    "rate_limited", "rate_limited_danger", "rate_limited_support", "rate_limited_connecting",
+    "roadside", "hot_check", "car_noted",
+    "welcome_back", "resume_where", "resume_where_unknown", "resume_offer", "resume_fresh",
+    "whisper", "whisper_accept", "whisper_steps_none", "whisper_language",
+    "whisper_hazard_fire", "whisper_hazard_damage", "whisper_connector", "whisper_car",
+    "whisper_last", "whisper_asked_at", "whisper_count",
+    "whisper_result_still_stuck", "whisper_result_skipped", "whisper_result_yes", "whisper_result_no",
+    *(f"whisper_fact_{fact}" for fact in FACTS),
+    "dial_completed_hazard", "goodbye_hazard", "goodbye_hazard_no_number",
     "connector_ccs", "connector_chademo", "connector_j1772", "connector_tesla",
     "connector_unsure", "connector_unknown",
     "dial_completed", "dial_failed", "voicemail_prompt", "voicemail_thanks",
     "voicemail_empty",
     # the hand-off (ivr/views/handoff.py): whisper, after hours, queue, fallback links
-    "whisper_station", "whisper_steps_many", "after_hours", "after_hours_safety", "after_hours_hazard", "queue_wait", "queue_position", "queue_safety",
+    "whisper_station", "after_hours", "after_hours_safety", "after_hours_hazard", "queue_wait", "queue_position", "queue_safety",
     "second_agent", "voicemail_offer", "callback_offer", "callback_confirm", "callback_enter",
     "callback_invalid", "callback_saved", "callback_gave_up", "sms_offer", "sms_sent",
     "sms_invalid_number", "sms_unsubscribed", "sms_unavailable", "goodbye_support",

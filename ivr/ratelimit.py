@@ -1,7 +1,11 @@
-"""How many calls one caller may make in a while: IVR_RATE_LIMIT="5/10m".
+"""How many calls one caller may make in a while: IVR_RATE_LIMIT="30/10m".
 
 A prank or a robocaller dialling again and again would tie up the line and the
-agents. The count comes from the calls table, not from process memory, so it
+agents. A caller over the limit skips the bot but still hears the safety line
+and is put through to a person, unless IVR_AGENT_CAP says this number has rung
+the agents often enough; then the hand-off's fallback (a message, a call back,
+the support number read aloud). A call over the limit never counts toward it,
+so a driver who keeps redialling is never locked out for trying. The count comes from the calls table, not from process memory, so it
 holds across gunicorn workers, hosts and restarts. It is a soft limit: two
 calls arriving in the same instant may both get in, which is fine for a flood.
 
@@ -17,12 +21,16 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.engine import Engine
 
-from .db import calls
+from .db import calls, events
 
-DEFAULT = "5/10m"
+LIMITED_ACTION = "rate_limited"  # the turn that marks a call over the limit
+
+# For floods, never for a driver: one whose calls keep dropping in a garage may
+# redial eight or ten times in a few minutes, and must always get through.
+DEFAULT = "30/10m"
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 SPEC = re.compile(r"^\s*(\d{1,6})\s*/\s*(\d{0,6})\s*([smhd])\s*$")
 
@@ -77,7 +85,25 @@ def over_limit(engine: Engine, limit: RateLimit | None, caller: str | None, call
     if limit is None or is_hidden(caller):
         return False
     since = (at or datetime.now(timezone.utc)) - limit.window
+    # A refused call never counts: a driver who keeps trying is not locked out for it.
+    refused = exists().where(events.c.call_sid == calls.c.call_sid, events.c.action == LIMITED_ACTION)
     query = select(func.count()).select_from(calls).where(
-        calls.c.from_number == caller, calls.c.started_at >= since, calls.c.call_sid != call_sid)
+        calls.c.from_number == caller, calls.c.started_at >= since, calls.c.call_sid != call_sid, ~refused)
     with engine.connect() as conn:
         return conn.execute(query).scalar_one() >= limit.calls
+
+
+def agents_rung(engine: Engine, cap: RateLimit | None, caller: str | None, call_sid: str,
+                at: datetime | None = None) -> bool:
+    """Has `caller` already rung the agents `cap.calls` times within the window (IVR_AGENT_CAP)?
+
+    Counts the caller's other calls that reached a dial or a queue."""
+    if cap is None or is_hidden(caller):
+        return False
+    since = (at or datetime.now(timezone.utc)) - cap.window
+    rang = exists().where(events.c.call_sid == calls.c.call_sid,
+                          or_(events.c.action.like("dial:%"), events.c.action.like("queue:%")))
+    query = select(func.count()).select_from(calls).where(
+        calls.c.from_number == caller, calls.c.started_at >= since, calls.c.call_sid != call_sid, rang)
+    with engine.connect() as conn:
+        return conn.execute(query).scalar_one() >= cap.calls

@@ -56,6 +56,8 @@ class Understanding:
     intent: str        # one of INTENTS, or language_<tag> (another language asked for)
     certain: bool      # False => the engine confirms before acting on 'released'
     heard: str         # what was said/pressed, normalised, for the records ("" on silence)
+    car: str | None = None   # a car the caller named ("Nissan Leaf"); never a connector by itself
+    adapter: bool = False    # "with a CCS adapter"
 
 
 # ---------------------------------------------------------------------------------------

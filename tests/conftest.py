@@ -14,6 +14,7 @@ from ivr.simulator import Call
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENT = "+14155550100"
+SUPPORT = "+18005550199"
 TOKEN = "12345678901234567890123456789012"
 
 
@@ -52,6 +53,7 @@ def env(database_url) -> dict:
     return {
         "IVR_DEV": "1",
         "IVR_AGENT_NUMBER": AGENT,
+        "IVR_SUPPORT_NUMBER": SUPPORT,
         "DATABASE_URL": database_url,
         "IVR_FLOWS_DIR": str(ROOT / "flows"),
         "IVR_PROMPTS_DIR": str(ROOT / "prompts"),

@@ -5,7 +5,9 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert, select
+from urllib.parse import urlsplit
+
+from sqlalchemy import insert, select, update
 from twilio.request_validator import RequestValidator
 
 from conftest import AGENT, TOKEN
@@ -217,7 +219,7 @@ def test_no_debug_mode_even_with_flask_debug_set(signed_env, monkeypatch):
 # -- the rate limit ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw, calls, seconds", [("5/10m", 5, 600), ("3/h", 3, 3600), (" 20 / 30s ", 20, 30),
-                                                 ("", 5, 600), ("100/1d", 100, 86400)])
+                                                 ("", 30, 600), ("100/1d", 100, 86400)])
 def test_rate_limit_spec(raw, calls, seconds):
     limit = ratelimit.parse(raw)
     assert (limit.calls, limit.window.total_seconds()) == (calls, seconds)
@@ -248,27 +250,58 @@ def sid(n: int) -> str:
     return f"CA{n:032x}"
 
 
-def test_a_flood_from_one_number_is_told_the_support_number(limited_env):
+def test_a_caller_over_the_limit_still_hears_the_safety_line_and_reaches_a_person(limited_env):
     app = create_app(limited_env)
     client = app.test_client()
     assert gather(call_in(client, sid(1), "+15555550123")) is not None
     assert gather(call_in(client, sid(2), "+15555550123")) is not None
     root = call_in(client, sid(3), "+15555550123")
-    assert gather(root) is None and root.find("Dial") is None and root.find("Hangup") is not None
+    # No bot, but never "I can't take this call": the safety line, then a person.
+    assert gather(root) is None and root.find("Dial/Number").text == AGENT
     text = said(root)
-    assert "1 8 0 0 5 5 5 0 1 1 1" in text and "9 1 1" in text
+    assert "9 1 1" in text and "don't drive off with the cable attached" in text
     # Other callers are not affected.
     assert gather(call_in(client, sid(4), "+15555550999")) is not None
-    with app.extensions["ivr"].recorder.engine.connect() as conn:
-        row = conn.execute(select(db.calls.c.outcome).where(db.calls.c.call_sid == sid(3))).one()
-    assert row.outcome == "limited"
 
 
-def test_without_a_support_number_the_limited_caller_hears_where_to_find_it(env):
-    client = create_app({**env, "IVR_RATE_LIMIT": "1/10m"}).test_client()
+def test_a_driver_redialling_eight_times_in_a_minute_is_never_turned_away(env):
+    """A garage with no signal: the call keeps dropping, the driver keeps calling."""
+    client = create_app({**env, "IVR_RATE_LIMIT": ""}).test_client()   # the default limit
+    for n in range(1, 9):
+        root = call_in(client, sid(n), "+15555550123")
+        assert gather(root) is not None, f"call {n} did not reach the bot"
+
+
+def test_refused_calls_do_not_count_toward_the_limit(limited_env):
+    app = create_app(limited_env)
+    client = app.test_client()
     call_in(client, sid(1), "+15555550123")
-    root = call_in(client, sid(2), "+15555550123")
-    assert gather(root) is None and "support number printed on the charging station" in said(root)
+    call_in(client, sid(2), "+15555550123")
+    for n in (3, 4, 5):
+        assert gather(call_in(client, sid(n), "+15555550123")) is None  # over the limit: put through
+    with app.extensions["ivr"].recorder.engine.begin() as conn:          # the first two age out
+        conn.execute(update(db.calls).where(db.calls.c.call_sid.in_([sid(1), sid(2)]))
+                     .values(started_at=datetime.now(timezone.utc) - timedelta(minutes=11)))
+    # Three refused calls in the window do not keep the driver locked out.
+    assert gather(call_in(client, sid(6), "+15555550123")) is not None
+
+
+def test_an_agent_cap_sends_a_flood_to_the_fallback_with_the_support_number(limited_env):
+    app = create_app({**limited_env, "IVR_AGENT_CAP": "1/h"})
+    client = app.test_client()
+    for n in (1, 2):
+        call_in(client, sid(n), "+15555550123")
+    root = call_in(client, sid(3), "+15555550123")                       # over the limit: a person
+    assert root.find("Dial") is not None
+    client.post("/voice/dial-result?node=session_screen&lang=en-US&ch=f&at=-1&leg=1",
+                data=fields(CallSid=sid(3), From="+15555550123", DialCallStatus="no-answer"))
+    root = call_in(client, sid(4), "+15555550123")                       # capped: no more ringing
+    assert root.find("Dial") is None
+    while gather(root) is not None:                                      # decline every offer
+        root = twiml(client.post(urlsplit(gather(root).get("action")).path + "?"
+                                 + urlsplit(gather(root).get("action")).query,
+                                 data=fields(CallSid=sid(4), From="+15555550123", Digits="2")))
+    assert "1, 8 0 0, 5 5 5, 0 1 1 1" in said(root) and root.find("Hangup") is not None
 
 
 def test_the_count_lives_in_the_database_shared_by_every_worker(limited_env):

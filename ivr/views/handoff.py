@@ -5,7 +5,8 @@ next, ivr.handoff writes what is said and texted, ivr.twiml builds the answer.
 Where the call is in the hand-off travels in the signed action URL: the call's
 state (CallState.to_params) plus `ch` (which chain: f = fallback, a = after
 hours, r = after a release), `at` (the link being run), `done` (codes of links
-already run) and `ot` (tries at the current question).
+already run) and `ot` (tries at the current question). A hazard travels in the
+call's state (`hz`), so every link after one keeps the caller safe.
 """
 from __future__ import annotations
 
@@ -54,10 +55,9 @@ class Place:
     at: int = -1
     done: str = ""
     tries: int = 0
-    extra: tuple[tuple[str, str], ...] = ()  # c4 (last four digits), hz (hazard reported)
 
     def params(self, **more) -> dict[str, str]:
-        params = {**self.state.to_params(), **dict(self.extra), "ch": self.chain, "at": str(self.at)}
+        params = {**self.state.to_params(), "ch": self.chain, "at": str(self.at)}
         if self.done:
             params["done"] = self.done
         if self.tries:
@@ -88,18 +88,7 @@ def _place() -> Place:
     at = int(args["at"]) if re.fullmatch(r"-?\d{1,2}", args.get("at", "")) else -1
     done = "".join(c for c in args.get("done", "") if c in escalation.LINK_CODES.values())
     tries = int(args["ot"]) if re.fullmatch(r"\d", args.get("ot", "")) else 0
-    extra = tuple((k, args[k]) for k in ("c4", "hz") if re.fullmatch(r"\d{1,4}", args.get(k, "")))
-    return Place(state, chain, at, done, tries, extra)
-
-
-def _extra(hazard: bool) -> tuple[tuple[str, str], ...]:
-    extra = []
-    four = handoff.last_four(request.form.get("From"))
-    if four:
-        extra.append(("c4", four))
-    if hazard:
-        extra.append(("hz", "1"))
-    return tuple(extra)
+    return Place(state, chain, at, done, tries)
 
 
 def _catalog(place_or_lang):
@@ -151,28 +140,39 @@ def _yes_no(place: Place, lines, endpoint: str, **more):
 
 # -- ringing a person ----------------------------------------------------------------------
 
-def transfer(lines, state: CallState, voice: twiml.Voice, hazard: bool = False):
-    """Put the caller through: ring the agent line (or the queue), unless the line is closed."""
+def transfer(lines, state: CallState, voice: twiml.Voice, safety_said: bool = False):
+    """Put the caller through: ring the agent line (or the queue), unless the line is closed.
+
+    The connector may still be in the car: everyone put through hears not to
+    drive off with it, unless there is a hazard (then: stay clear)."""
     svc = services()
     esc, settings = svc.content.escalation, svc.settings
-    place = Place(state, extra=_extra(hazard))
+    place = Place(state)
+    catalog = _catalog(state.lang)
+    hazard = bool(state.hazard)
     if not esc.is_open(datetime.now(timezone.utc)):
-        catalog = _catalog(state.lang)
         lead = handoff.drop_end_lines(tuple(lines), svc.content.flow, state.node, catalog)
         after = [catalog.text("after_hours"), catalog.text("after_hours_hazard" if hazard else "after_hours_safety")]
         svc.recorder.turn(web.call_sid(), web.request_key() + ":ah", node="agent", speech=None,
                           digits=None, confidence=None, intent=None, action="after_hours", next_node=None)
         return run_next(replace(place, chain="a"), [*lead, *after])
+    if not hazard and not safety_said and not _says(lines, catalog.text("dont_drive_off")):
+        lines = [*lines, catalog.text("dont_drive_off")]
     if esc.queue:
         return twiml.enqueue(lines, queue=esc.queue, voice=voice,
                              action=web.absolute("handoff.queue_result", **place.params()),
-                             wait_url=web.absolute("handoff.queue_wait", lang=state.lang, **dict(place.extra)))
+                             wait_url=web.absolute("handoff.queue_wait", lang=state.lang,
+                                                   **({"hz": state.hazard[0]} if hazard else {})))
     if not settings.agent_number:
         return run_next(place, [*lines, _say(place, "dial_failed")])
     return twiml.transfer(lines, number=settings.agent_number, voice=voice,
                           action=web.absolute("handoff.dial_result", **place.params(leg="1")),
-                          whisper=web.absolute("voice.whisper", **place.state.to_params(), **dict(place.extra)),
+                          whisper=web.absolute("voice.whisper", **place.state.to_params()),
                           timeout=esc.agent_timeout or settings.dial_timeout, caller_id=_caller_id())
+
+
+def _says(lines, sentence: str) -> bool:
+    return any(sentence in (line if isinstance(line, str) else line.text) for line in lines)
 
 
 @bp.post("/dial-result")
@@ -192,10 +192,15 @@ def dial_result():
             node="agent")
     if status in ("completed", "answered") and bridged:
         services().recorder.outcome(web.call_sid(), "transferred")
-        return web.xml(twiml.goodbye([_say(place, "dial_completed")], web.voice_for(place.state.lang)))
+        return web.xml(twiml.goodbye([_say(place, _completed(place))], web.voice_for(place.state.lang)))
     if leg != "2":
         place = replace(place, chain="f", at=-1, done="")
     return web.xml(run_next(place, [_say(place, "dial_failed")]))
+
+
+def _completed(place: Place) -> str:
+    """After the agent hangs up: no "drive safely" after a hazard."""
+    return "dial_completed_hazard" if place.state.hazard else "dial_completed"
 
 
 @bp.post("/queue/wait")
@@ -211,7 +216,7 @@ def queue_wait():
     position = request.form.get("QueuePosition", "")
     if position.isdigit() and 0 < int(position) < 1000:
         lines.append(catalog.text("queue_position", position=position))
-    lines.append(catalog.text("queue_safety"))
+    lines.append(catalog.text("after_hours_hazard" if request.args.get("hz") in ("f", "d") else "queue_safety"))
     return web.xml(twiml.queue_wait(lines, voice=web.voice_for(lang)))
 
 
@@ -223,7 +228,7 @@ def queue_result():
     _record(f"queue:{result or 'unknown'}", node="agent")
     if result == "bridged":
         services().recorder.outcome(web.call_sid(), "transferred")
-        return web.xml(twiml.goodbye([_say(place, "dial_completed")], web.voice_for(place.state.lang)))
+        return web.xml(twiml.goodbye([_say(place, _completed(place))], web.voice_for(place.state.lang)))
     if result == "hangup":
         return web.xml(twiml.hangup())
     return web.xml(run_next(replace(place, chain="f", at=-1, done=""), [_say(place, "dial_failed")]))
@@ -246,11 +251,15 @@ def run_next(place: Place, lead):
     voice = web.voice_for(place.state.lang)
     found = escalation.next_link(place.links, place.at, place.done, _unavailable(place))
     if found is None:
-        if place.chain == "r":
+        if place.chain == "r" and not place.state.hazard:
             return twiml.goodbye([*lead, _say(place, "released_goodbye")], voice)
         number = _support_number()
-        bye = _say(place, "goodbye_support", number=handoff.spoken_number(number)) if number \
-            else _say(place, "goodbye_support_station")
+        if place.state.hazard:   # never send them back to read a number off the unit
+            bye = _say(place, "goodbye_hazard", number=handoff.spoken_number(number)) if number \
+                else _say(place, "goodbye_hazard_no_number")
+        else:
+            bye = _say(place, "goodbye_support", number=handoff.spoken_number(number)) if number \
+                else _say(place, "goodbye_support_station")
         return twiml.goodbye([*lead, bye], voice)
     at, link = found
     here = replace(place, at=at, tries=0)
@@ -258,10 +267,11 @@ def run_next(place: Place, lead):
         done = replace(here, done=here.done + escalation.LINK_CODES["second_agent"])
         return twiml.transfer([*lead, _say(place, "second_agent")], number=esc.second_agent, voice=voice,
                               action=web.absolute("handoff.dial_result", **done.params(leg="2")),
-                              whisper=web.absolute("voice.whisper", **place.state.to_params(), **dict(place.extra)),
+                              whisper=web.absolute("voice.whisper", **place.state.to_params()),
                               timeout=esc.second_agent_timeout, caller_id=_caller_id())
     offer = {"voicemail": "voicemail_offer", "callback": "callback_offer", "sms": "sms_offer"}[link]
-    return _yes_no(here, [*lead, _say(place, offer)], "handoff.offer")
+    safety = [_say(place, "after_hours_hazard")] if place.state.hazard and not _says(lead, _say(place, "after_hours_hazard")) else []
+    return _yes_no(here, [*lead, *safety, _say(place, offer)], "handoff.offer")
 
 
 def released(lines, state: CallState, voice: twiml.Voice):
@@ -280,7 +290,10 @@ def offer():
     _record(f"offer:{link}:{heard.intent}")
     if heard.intent == "yes":
         return web.xml({"voicemail": _start_voicemail, "callback": _start_callback, "sms": _send_text}[link](place))
-    if heard.intent == "hazard":
+    if heard.intent in ("hazard", "damage"):
+        before = place.state.hazard
+        place = replace(place, state=place.state.with_hazard("fire" if heard.intent == "hazard" else "damage"))
+        web.alert_new_hazard(before, place.state)
         return web.xml(_yes_no(replace(place, tries=place.tries + 1),
                                [_say(place, "after_hours_hazard"), _say(place, f"{link}_offer")], "handoff.offer"))
     if heard.intent == "no" or place.tries >= 1:
@@ -377,7 +390,7 @@ def callback():
         _record(f"callback:confirm:{heard.intent}")
         if number and heard.intent == "yes":
             svc = services()
-            steps = "; ".join(handoff.steps_tried(svc.content.flow, place.state))
+            steps = handoff.steps_record(svc.content.flow, place.state)
             svc.recorder.callback(web.call_sid(), number, station_id=place.state.station,
                                   connector=place.state.connector, steps=steps or None)
             done = replace(place, done=place.done + escalation.LINK_CODES["callback"])
@@ -464,12 +477,10 @@ def station_id():
     keys = digits if candidate is not None or digits == "0" else None
     heard = understand(speech, web.confidence(), keys, "yes_no", state.lang,
                        web.vocabulary_for(state.lang))
-    if heard.intent in ("hazard", "agent"):  # the global commands work here too
+    if heard.intent in ("hazard", "damage", "agent"):  # the global commands work here too
         _record(f"station:{heard.intent}", node="station")
-        reply = content.engine.answer(state, Heard(heard.intent, heard.certain, heard.heard))
-        if reply.outcome == "agent":
-            return web.xml(transfer(reply.lines, reply.state, web.voice_for(reply.state.lang),
-                                    hazard=heard.intent == "hazard"))
+        reply = content.engine.answer(state, Heard.of(heard))
+        web.alert_new_hazard(state.hazard, reply.state)
         return web.xml(_render(reply))
     if candidate is not None:  # the answer to "I heard station 4 5 0 7 7. Is that right?"
         checked = station.check(candidate, fewest, most)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, request
 
@@ -55,34 +58,66 @@ def over_rate_limit(caller: str | None) -> bool:
     return limited
 
 
-def _rate_limited(lang: str | None):
-    """Too many calls from one number: say so, give the support number, hang up."""
+def _rate_limited(caller: str | None, lang: str | None, state: CallState):
+    """Too many calls from one number: no bot, but the safety line and a person.
+
+    Unless IVR_AGENT_CAP says this number has rung the agents often enough: then
+    the hand-off's fallback (a message, a call back, the support number aloud)."""
     svc = services()
-    voice = voice_for(lang)
-    catalog = svc.content.catalogs[voice.language]
-    number = svc.settings.support_number
+    catalog = svc.content.catalogs[voice_for(lang).language]
     lines = [catalog.text("rate_limited"), catalog.text("rate_limited_danger")]
-    if number:  # read digit by digit
-        lines.append(catalog.text("rate_limited_support", number=" ".join(ch for ch in number if ch.isdigit())))
-    else:
-        lines.append(catalog.text("transfer_no_agent"))
     svc.recorder.turn(call_sid(), request_key(), node=None, speech=None, digits=None, confidence=None,
-                      intent=None, action="rate_limited", next_node=None, outcome="limited")
-    return twiml.goodbye(lines, voice)
+                      intent=None, action=ratelimit.LIMITED_ACTION, next_node=None, outcome="transferred")
+    try:
+        capped = ratelimit.agents_rung(svc.recorder.engine, svc.settings.agent_cap, caller, call_sid())
+    except Exception:  # noqa: BLE001 - a failed count puts the caller through
+        log.exception("call %s: could not count calls to the agents; putting it through", call_sid())
+        capped = False
+    if capped:
+        log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), handoff.masked(caller))
+        return handoff_views.run_next(handoff_views.Place(state), lines)
+    return handoff_views.transfer([*lines, catalog.text("rate_limited_connecting")], state, voice_for(lang),
+                                  safety_said=True)
 
 
 def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
     svc = services()
     form = request.form
     outcome = OUTCOME_RECORDS.get(reply.outcome or "")
-    if reply.action == "hazard" or (reply.outcome and node in svc.content.engine.safety_nodes):
+    if reply.state.hazard and reply.outcome != "agent":
         outcome = "hazard"
     svc.recorder.turn(
         call_sid(), request_key(), node=node,
         speech=form.get("SpeechResult"), digits=form.get("Digits"), confidence=confidence(),
         intent=heard.intent if heard else None, action=reply.action,
         next_node=reply.node, language=reply.state.lang, connector=reply.state.connector,
-        outcome=outcome)
+        outcome=outcome, hazard=reply.state.hazard,
+        state=urlencode(reply.state.to_params()) if reply.outcome is None else None)
+
+
+def _earlier_state(caller: str | None) -> CallState | None:
+    """The state of this caller's call that dropped within IVR_RESUME_MINUTES, if any.
+
+    Dropped mid-flow means: Twilio reported the call over (its status callback)
+    while it was still at a question past the first, with no ending reached. A
+    hazard in the earlier call always counts, whatever its ending."""
+    svc = services()
+    if not svc.settings.resume_minutes or not handoff.usable_number(caller):
+        return None
+    earlier = svc.recorder.earlier_call(caller, call_sid(), timedelta(minutes=svc.settings.resume_minutes))
+    if earlier is None or not earlier.get("last_state"):
+        return None
+    content = svc.content
+    try:
+        state = CallState.from_params(dict(parse_qsl(earlier["last_state"])), content.flow, content.catalogs,
+                                      questions_only=False)
+    except BadState:
+        return None
+    if earlier.get("hazard") and not state.hazard:
+        state = state.with_hazard(earlier["hazard"])
+    if state.hazard or (earlier.get("outcome") == "abandoned" and state.path):
+        return state
+    return None
 
 
 # -- webhooks -----------------------------------------------------------------------
@@ -90,7 +125,7 @@ def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
 @bp.post("")
 @bp.post("/")
 def incoming():
-    """A call comes in: greet, and ask the first question."""
+    """A call comes in: greet (or welcome back), and ask the first question."""
     svc = services()
     content = svc.content
     caller = (request.form.get("From") or "")[:64] or None
@@ -100,14 +135,23 @@ def incoming():
                               content.default_language, station_id=known_station)
     log.info("call %s from %s", call_sid(), handoff.masked(caller))
     to = re.sub(r"[\s().-]", "", request.form.get("To") or "")
+    lang = svc.settings.number_languages.get(to)
+    earlier = _earlier_state(caller)
     if limited:
-        return xml(_rate_limited(svc.settings.number_languages.get(to)))
-    reply = content.engine.start(svc.settings.number_languages.get(to))
-    if known_station:  # the number stands for one station: carry it to the whisper
-        reply = handoff_views.with_station(reply, known_station)
+        state = CallState(node=content.flow.start, lang=lang or content.default_language, station=known_station,
+                          hazard=earlier.hazard if earlier else None)
+        return xml(_rate_limited(caller, lang, state))
+    if earlier is not None:
+        reply = content.engine.resume(replace(earlier, station=earlier.station or known_station), lang)
+    else:
+        reply = content.engine.start(lang)
+        if known_station:  # the number stands for one station: carry it to the whisper
+            reply = handoff_views.with_station(reply, known_station)
     record(reply, None, None)
-    if reply.question is not None and handoff_views.wants_station_id(reply.state):
+    if earlier is None and reply.question is not None and handoff_views.wants_station_id(reply.state):
         return xml(handoff_views.ask_station(reply))
+    if reply.outcome == "agent":
+        return xml(handoff_views.transfer(reply.lines, reply.state, voice_for(reply.state.lang)))
     return xml(render_reply(reply))
 
 
@@ -121,13 +165,14 @@ def turn():
         log.warning("call %s: %s; transferring", call_sid(), exc)
         return xml(_apology_transfer(request.args.get("lang")))
     engine = content.engine
-    heard = understand(request.form.get("SpeechResult"), confidence(), request.form.get("Digits"),
-                       engine.expecting(state), state.lang, vocabulary_for(state.lang))
+    form = request.form
+    understood = understand(form.get("SpeechResult"), confidence(), form.get("Digits"),
+                            engine.expecting(state), state.lang, vocabulary_for(state.lang))
+    by = "keys" if (form.get("Digits") or "").strip() else "speech" if (form.get("SpeechResult") or "").strip() else ""
+    heard = Heard.of(understood, by)
     reply = engine.answer(state, heard)
     record(reply, heard, state.node)
-    if reply.outcome == "agent":
-        hazard = reply.action == "hazard" or state.node in engine.safety_nodes
-        return xml(handoff_views.transfer(reply.lines, reply.state, voice_for(reply.state.lang), hazard=hazard))
+    web.alert_new_hazard(state.hazard, reply.state)
     return xml(render_reply(reply))
 
 
@@ -143,9 +188,7 @@ def whisper():
     if state is None:
         lines = [agent_catalog.text("whisper_steps_none"), agent_catalog.text("whisper_accept")]
     else:
-        caller = "+" + request.args["c4"] if request.args.get("c4", "").isdigit() else None
-        lines = handoff.whisper_lines(agent_catalog, content.flow, state, caller,
-                                      hazard=request.args.get("hz") == "1",
+        lines = handoff.whisper_lines(agent_catalog, content.flow, state,
                                       caller_language=content.catalogs[state.lang])
     accept = absolute("voice.whisper_accept", **request.args.to_dict())
     return xml(twiml.whisper(lines, accept=accept, voice=voice_for(agent_catalog.language)))

@@ -15,7 +15,10 @@ from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import deadline, twiml
+from ..alerts import Alert
 from ..app import services
+from ..db import now
+from ..handoff import last_four
 from ..security import is_from_twilio, public_url, raw_path
 
 log = logging.getLogger("ivr.voice")
@@ -36,6 +39,7 @@ def check_signature():
     deadline.start()
     settings = services().settings
     if not settings.check_signatures:
+        services().alerts.kick()
         return None
     url = public_url(request.environ, request.host_url, settings.public_url)
     try:
@@ -45,7 +49,18 @@ def check_signature():
     if form is None or not is_from_twilio(settings.auth_token, url, form, request.headers.get("X-Twilio-Signature")):
         log.warning("refused an unsigned or forged webhook to %s", request.path)
         return Response("Forbidden: not signed by Twilio for this URL.\n", status=403, mimetype="text/plain")
+    services().alerts.kick()   # a pending hazard alert from a crash goes out now (time-gated)
     return None
+
+
+def alert_new_hazard(before: str | None, state) -> None:
+    """The operator hears of every hazard at once: a new or higher tier raises an alert."""
+    if not state.hazard or state.hazard == before:
+        return
+    services().alerts.raise_alert(Alert(
+        call_sid=call_sid(), tier=state.hazard, at=now(), station=state.station,
+        connector=state.connector, said=(request.form.get("SpeechResult") or request.form.get("Digits") or None),
+        caller_last4=last_four(request.form.get("From"))))
 
 
 def stop_the_clock(_exc=None):
