@@ -148,7 +148,7 @@ class Dispatcher:
         """Record the alert as pending on every channel, then send it in the background."""
         channels = self.channels.names
         if not channels:
-            log.warning("call %s: hazard (%s) reported, but no alert channel is configured "
+            log.info("call %s: hazard (%s) reported; no alert channel is configured "
                         "(IVR_ALERT_WEBHOOK_URL, IVR_ALERT_SMS_TO)", alert.call_sid, alert.tier)
             return
         self.recorder.alert_pending(alert.call_sid, alert.tier, alert.payload(), channels)
