@@ -51,7 +51,7 @@ def serve(host: str, port: int) -> None:
 def call(caller: str, confidence: float, script: tuple[str, ...]) -> None:
     from .simulator import Call
 
-    env = _dev_env()
+    env = {**_dev_env(), "IVR_RATE_LIMIT": "off"}   # the terminal is never limited
     app = _app(env)
     answers = list(script)
     interactive = not answers and sys.stdin.isatty()

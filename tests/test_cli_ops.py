@@ -257,3 +257,9 @@ def test_configure_number_needs_credentials():
     result = run(["configure-number", NUMBER, "--url", "https://ivr.example.com"],
                  TWILIO_ACCOUNT_SID="", TWILIO_AUTH_TOKEN="")
     assert result.exit_code == 1 and "TWILIO_ACCOUNT_SID" in result.output
+
+
+def test_the_terminal_simulator_is_never_rate_limited(database_url):
+    for _ in range(3):
+        result = run(["call", "--say", "0"], DATABASE_URL=database_url, IVR_RATE_LIMIT="1/10m")
+        assert result.exit_code == 0 and "Does it say the session has ended?" in result.output
