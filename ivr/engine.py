@@ -252,6 +252,15 @@ class Engine:
         """The current question in full, with its lead-in: after a detour such as the station ID."""
         return self._held(self._ask(self.flow[state.node], state, tuple(lead), action=action, arriving=True))
 
+    def unanswered(self, state: CallState, lead: tuple[Line, ...] = ()) -> Reply | None:
+        """Nobody took the call from an end node with `unanswered: <node>`: back into the
+        flow there (a rigid CCS button: the car's manual release). None: no way back."""
+        node = self.flow.nodes.get(state.node)
+        target = getattr(node, "unanswered", None) if node is not None else None
+        if not target or state.hazard:
+            return None
+        return self._held(self._enter(target, replace(state, mode="ask"), tuple(lead), action="unanswered"))
+
     def hazard_reply(self, state: CallState, tier: str, lead: tuple[Line, ...] = ()) -> Reply:
         """A hazard heard outside the flow's questions (the hand-off's offers, the station ID)."""
         return self._held(self._hazard(state, tier, lead))

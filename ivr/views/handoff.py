@@ -152,6 +152,9 @@ def transfer(lines, state: CallState, voice: twiml.Voice, safety_said: bool = Fa
     hazard = bool(state.hazard)
     if not esc.is_open(datetime.now(timezone.utc)):
         lead = handoff.drop_end_lines(tuple(lines), svc.content.flow, state.node, catalog)
+        back = _back_to_flow(place, [*lead, catalog.text("after_hours")])
+        if back is not None:
+            return back
         after = [catalog.text("after_hours"), catalog.text("after_hours_hazard" if hazard else "after_hours_safety")]
         svc.recorder.turn(web.call_sid(), web.request_key() + ":ah", node="agent", speech=None,
                           digits=None, confidence=None, intent=None, action="after_hours", next_node=None)
@@ -164,7 +167,7 @@ def transfer(lines, state: CallState, voice: twiml.Voice, safety_said: bool = Fa
                              wait_url=web.absolute("handoff.queue_wait", lang=state.lang,
                                                    **({"hz": state.hazard[0]} if hazard else {})))
     if not settings.agent_number:
-        return run_next(place, [*lines, _say(place, "dial_failed")])
+        return _back_to_flow(place, [*lines, _say(place, "dial_failed")]) or run_next(place, [*lines, _say(place, "dial_failed")])
     return twiml.transfer(lines, number=settings.agent_number, voice=voice,
                           action=web.absolute("handoff.dial_result", **place.params(leg="1")),
                           whisper=web.absolute("voice.whisper", **place.state.to_params()),
@@ -194,8 +197,19 @@ def dial_result():
         services().recorder.outcome(web.call_sid(), "transferred")
         return web.xml(twiml.goodbye([_say(place, _completed(place))], web.voice_for(place.state.lang)))
     if leg != "2":
+        back = _back_to_flow(place, [_say(place, "dial_failed")])
+        if back is not None:
+            return web.xml(back)
         place = replace(place, chain="f", at=-1, done="")
     return web.xml(run_next(place, [_say(place, "dial_failed")]))
+
+
+def _back_to_flow(place: Place, lead):
+    """An end node with `unanswered:` (a person offered first, e.g. for a rigid CCS
+    button) goes back to the steps when nobody answers, instead of the fallback chain."""
+    reply = services().content.engine.unanswered(place.state, tuple(Line(text) if isinstance(text, str) else text
+                                                                      for text in lead))
+    return _render(reply) if reply is not None else None
 
 
 def _completed(place: Place) -> str:
@@ -231,6 +245,9 @@ def queue_result():
         return web.xml(twiml.goodbye([_say(place, _completed(place))], web.voice_for(place.state.lang)))
     if result == "hangup":
         return web.xml(twiml.hangup())
+    back = _back_to_flow(place, [_say(place, "dial_failed")])
+    if back is not None:
+        return web.xml(back)
     return web.xml(run_next(replace(place, chain="f", at=-1, done=""), [_say(place, "dial_failed")]))
 
 
