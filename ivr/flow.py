@@ -32,13 +32,23 @@ END_KINDS = ("released", "hazard", "agent", "goodbye")
 GLOBAL_COMMANDS = ("hazard", "agent", "released")
 LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-VARIABLES = ("connector",)
+# What a call can know, for `set:` on a question and `branch:`. `adapter` is set by a
+# yes/no question ("yes" = there is one) or heard with the connector ("a Tesla with a
+# CCS adapter"); a branch on it takes `yes`, `no`, or its default while unknown.
+VARIABLES = ("connector", "adapter")
+BRANCH_CASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "connector": ANSWERS["connector"],
+    "adapter": ("yes", "no"),
+})
+# Answers a question may have beyond those of its kind, reached only through the
+# question's own `words:` ("there's no button"): lint wants them listed in every language.
+WORD_ANSWER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
-_ASK_KEYS = {"ask", "say", "reprompt", "expect", "on", "silence", "not_understood",
+_ASK_KEYS = {"ask", "say", "reprompt", "explain", "expect", "on", "silence", "not_understood",
              "timeout", "set", "step", "note"}
 _SAY_KEYS = {"say", "next", "note"}
 _BRANCH_KEYS = {"branch", "cases", "default", "note"}
-_END_KEYS = {"end", "say", "note"}
+_END_KEYS = {"end", "say", "unanswered", "note"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Node:
     say: tuple[str, ...] = ()
     ask: tuple[str, ...] = ()
     reprompt: str | None = None
+    explain: tuple[str, ...] = ()   # what the step means / how to tell, on "what do you mean"
     expect: str | None = None
     on: Mapping[str, str] = field(default_factory=dict)
     next: str | None = None
@@ -61,13 +72,18 @@ class Node:
     cases: Mapping[str, str] = field(default_factory=dict)
     default: str | None = None
     end: str | None = None
+    unanswered: str | None = None   # an `end: agent` node: where to go on when nobody answers
+
+    def extra_answers(self) -> tuple[str, ...]:
+        """Answers of this question beyond its kind's, heard only through its `words:`."""
+        return tuple(a for a in self.on if a not in ANSWERS.get(self.expect or "", ()))
 
     def targets(self) -> dict[str, str]:
         """Every node this one can lead to, labelled by what leads there."""
         found: dict[str, str] = {}
         for answer, target in self.on.items():
             found[f"on.{answer}"] = target
-        for label in ("next", "silence", "not_understood", "default"):
+        for label in ("next", "silence", "not_understood", "default", "unanswered"):
             if getattr(self, label):
                 found[label] = getattr(self, label)
         for case, target in self.cases.items():
@@ -75,7 +91,7 @@ class Node:
         return found
 
     def prompt_keys(self) -> tuple[str, ...]:
-        return tuple(k for k in (*self.say, *self.ask, self.reprompt) if k)
+        return tuple(k for k in (*self.say, *self.ask, self.reprompt, *self.explain) if k)
 
 
 @dataclass(frozen=True)
@@ -145,7 +161,8 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         if not isinstance(on, dict) or not on:
             raise SourceError(path, at("on") if "on" in raw else line, f"node {node_id!r}: a question needs `on`, mapping each answer to a node")
         for answer in on:
-            if answer not in ANSWERS[expect]:
+            if answer not in ANSWERS[expect] and (expect == "connector" or not isinstance(answer, str)
+                                                  or not WORD_ANSWER.match(answer)):
                 raise SourceError(path, on.line_of(answer), f"node {node_id!r}: {answer!r} is not an answer to a {expect} question (answers: {', '.join(ANSWERS[expect])})")
         timeout = raw.get("timeout", defaults.get("timeout", 8))
         if not isinstance(timeout, int) or not 3 <= timeout <= 60:
@@ -153,6 +170,8 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         sets = raw.get("set")
         if sets is not None and sets not in VARIABLES:
             raise SourceError(path, at("set"), f"node {node_id!r}: set must be one of {', '.join(VARIABLES)}")
+        if sets == "connector" and expect != "connector" or sets == "adapter" and expect != "yes_no":
+            raise SourceError(path, at("set"), f"node {node_id!r}: set: {sets} needs expect: {'connector' if sets == 'connector' else 'yes_no'}")
         step = raw.get("step")
         if step is not None and not isinstance(step, str):
             raise SourceError(path, at("step"), f"node {node_id!r}: step must be a short label")
@@ -161,6 +180,7 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
             say=_prompt_list(raw.get("say"), path, at("say"), f"node {node_id!r}: say"),
             ask=_prompt_list(raw["ask"], path, at("ask"), f"node {node_id!r}: ask"),
             reprompt=raw.get("reprompt") or None,
+            explain=_prompt_list(raw.get("explain"), path, at("explain"), f"node {node_id!r}: explain"),
             expect=expect,
             on=MappingProxyType({k: _target(v, path, on.line_of(k), f"node {node_id!r}: on.{k}") for k, v in on.items()}),
             silence=_target(raw.get("silence", defaults.get("silence")), path, at("silence"), f"node {node_id!r}: silence") if raw.get("silence", defaults.get("silence")) else None,
@@ -174,6 +194,9 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         cases = raw.get("cases")
         if not isinstance(cases, dict):
             raise SourceError(path, at("cases") if "cases" in raw else line, f"node {node_id!r}: a branch needs `cases`")
+        for case in cases:
+            if str(case) not in BRANCH_CASES[raw["branch"]]:
+                raise SourceError(path, cases.line_of(case), f"node {node_id!r}: {case!r} is not a value of {raw['branch']} (values: {', '.join(BRANCH_CASES[raw['branch']])})")
         if not raw.get("default"):
             raise SourceError(path, line, f"node {node_id!r}: a branch needs a `default` for calls that don't know the {raw['branch']}")
         return Node(
@@ -185,8 +208,13 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         only(_END_KEYS, "end")
         if raw["end"] not in END_KINDS:
             raise SourceError(path, at("end"), f"node {node_id!r}: end must be one of {', '.join(END_KINDS)}")
+        unanswered = raw.get("unanswered")
+        if unanswered is not None and raw["end"] != "agent":
+            raise SourceError(path, at("unanswered"), f"node {node_id!r}: unanswered belongs on an `end: agent` node")
         return Node(id=node_id, kind="end", line=line, end=raw["end"],
-                    say=_prompt_list(raw.get("say"), path, at("say"), f"node {node_id!r}: say"))
+                    say=_prompt_list(raw.get("say"), path, at("say"), f"node {node_id!r}: say"),
+                    unanswered=_target(unanswered, path, at("unanswered"), f"node {node_id!r}: unanswered")
+                    if unanswered is not None else None)
     if "say" in raw:
         only(_SAY_KEYS, "say")
         if not raw.get("next"):
