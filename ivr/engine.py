@@ -39,6 +39,7 @@ class CallState:
     path: tuple[str, ...] = ()
     connector: str | None = None
     station: str | None = None     # the station ID the caller confirmed (ivr/station.py)
+    adapter: bool | None = None    # is there an adapter? None while unknown (flow variable `adapter`)
 
     def to_params(self) -> dict[str, str]:
         params = {"node": self.node, "lang": self.lang}
@@ -54,6 +55,8 @@ class CallState:
             params["conn"] = self.connector
         if self.station:
             params["st"] = self.station
+        if self.adapter is not None:
+            params["ad"] = "1" if self.adapter else "0"
         return params
 
     @classmethod
@@ -78,9 +81,13 @@ class CallState:
         station = params.get("st") or None
         if station is not None and not STATION_ID.fullmatch(station):
             raise BadState("bad station ID")
+        adapter = params.get("ad")
+        if adapter not in (None, "", "0", "1"):
+            raise BadState("bad adapter")
         return cls(node=node, lang=lang, tries=_small_int(params.get("tries")),
                    repeats=_small_int(params.get("rep")), mode=mode, path=path,
-                   connector=connector, station=station)
+                   connector=connector, station=station,
+                   adapter=None if not adapter else adapter == "1")
 
 
 def _small_int(raw: str | None) -> int:
@@ -134,6 +141,7 @@ class Heard:
     intent: str
     certain: bool = True
     heard: str = ""
+    adapter: bool = False   # "a Tesla with a CCS adapter": an adapter heard with the answer
 
 
 class Engine:
@@ -160,6 +168,8 @@ class Engine:
     def answer(self, state: CallState, heard: Heard) -> Reply:
         node = self.flow[state.node]
         intent = heard.intent
+        if getattr(heard, "adapter", False) and state.adapter is not True:  # the flow's `adapter` variable
+            state = replace(state, adapter=True)
         if intent == "hazard":
             return self._global(state, "hazard")
         if intent == "agent":
@@ -205,6 +215,8 @@ class Engine:
     def _go(self, node: Node, state: CallState, key: str) -> Reply:
         if node.sets == "connector":
             state = replace(state, connector=key)
+        elif node.sets == "adapter" and key in ("yes", "no"):
+            state = replace(state, adapter=key == "yes")
         moved = replace(state, path=(state.path + (node.id,))[-MAX_PATH:])
         return self._enter(node.on[key], moved, (), action=f"answer:{key}")
 
@@ -294,7 +306,7 @@ class Engine:
                     lines += self._language_offers(state)
                 node_id = node.next
             elif node.kind == "branch":
-                node_id = node.cases.get(state.connector or "", node.default)
+                node_id = node.cases.get(_variable(state, node.branch) or "", node.default)
             elif node.kind == "end":
                 lines += self._lines(state, node.say)
                 ended = replace(state, node=node_id, mode="ask", tries=0, repeats=0)
@@ -333,7 +345,15 @@ class Engine:
 
     def _lines(self, state: CallState, keys, slow: bool = False) -> tuple[Line, ...]:
         catalog = self._catalog(state)
-        return tuple(Line(catalog.text(k), slow) for k in keys if catalog.text(k))
+        texts = (catalog.text_for(k, state.connector) for k in keys)   # `key@connector` variants
+        return tuple(Line(text, slow) for text in texts if text)
+
+
+def _variable(state: CallState, name: str | None) -> str | None:
+    """A flow variable's value as a branch's case: the connector, or yes/no for the adapter."""
+    if name == "adapter":
+        return None if state.adapter is None else ("yes" if state.adapter else "no")
+    return state.connector
 
 
 def answer_key(intent: str, expect: str | None) -> str | None:
