@@ -42,7 +42,7 @@ SYSTEM_KEYS = (
     "callback_invalid", "callback_saved", "callback_gave_up", "sms_offer", "sms_sent",
     "sms_invalid_number", "sms_unsubscribed", "sms_unavailable", "goodbye_support",
     "goodbye_support_station", "released_goodbye",
-    "station_ask", "station_ask_short", "station_invalid", "station_confirm", "station_thanks",
+    "station_ask", "station_ask_short", "station_invalid", "station_confirm", "station_confirm_keyed", "station_thanks",
     "station_skipped",
     "sms_steps", "sms_released", "sms_support", "sms_support_station",
 )
