@@ -194,11 +194,15 @@ def _variants(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
 
 
 def _word_answers(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
-    """An answer beyond yes and no is heard only through the question's words: every language lists them."""
+    """An answer beyond yes and no is heard only through the question's words: every language
+    that words the question lists it (one without words for it is read as a plain yes/no)."""
     for node in flow.nodes.values():
         for answer in node.extra_answers():
+            if not any(catalog.words.get(node.id, {}).get(answer) for catalog in catalogs.values()):
+                yield _problem(flow, node.id, f"on.{answer}: not an answer to a {node.expect} question, "
+                               f"and no language lists words.{node.id}.{answer}")
             for language, catalog in sorted(catalogs.items()):
-                if not catalog.words.get(node.id, {}).get(answer):
+                if node.id in catalog.words and not catalog.words[node.id].get(answer):
                     yield _problem(flow, node.id, f"on.{answer}: not an answer to a {node.expect} question, "
                                    f"and words.{node.id}.{answer} is missing in {language} ({catalog.path})")
 
