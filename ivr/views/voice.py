@@ -128,6 +128,10 @@ def turn():
     if reply.outcome == "agent":
         hazard = reply.action == "hazard" or state.node in engine.safety_nodes
         return xml(handoff_views.transfer(reply.lines, reply.state, voice_for(reply.state.lang), hazard=hazard))
+    if reply.question is not None and reply.action.startswith("answer:") and reply.node != state.node \
+            and reply.node not in engine.safety_nodes \
+            and handoff_views.wants_station_id(reply.state, arriving_at=reply.node):
+        return xml(handoff_views.ask_station(reply))   # after the caller's first try (station_id_before)
     return xml(render_reply(reply))
 
 
