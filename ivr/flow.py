@@ -4,10 +4,15 @@ A node is one of four shapes, told apart by the key it carries:
 
 - ``ask``: a question. The caller answers by voice or keypad; ``on`` maps each
   answer to the next node. ``ask`` lists the sentences of the step itself (said
-  again in full on "repeat"); ``say`` is a lead-in spoken only on arrival.
+  again in full on "repeat"); ``say`` is a lead-in spoken only on arrival;
+  ``explain`` says what the step means, or how to tell ("what do you mean",
+  "I don't know"). A yes/no question may have answers of its own beyond yes and
+  no ("no_button"), heard only through its ``words:`` in the prompts files.
 - ``say`` with ``next``: something to tell the caller, then go on.
-- ``branch``: pick the next node from what the call already knows (the connector).
-- ``end``: the call's outcome: released, hazard, agent or goodbye.
+- ``branch``: pick the next node from what the call already knows (the
+  connector, or whether there is an adapter).
+- ``end``: the call's outcome: released, hazard, agent or goodbye. An agent end
+  may name ``unanswered``: the question to go back to when nobody takes the call.
 
 Parsing checks the shape of every node and reports the file and line of the
 first problem; the graph checks (unknown targets, dead ends) live in lint.py.
