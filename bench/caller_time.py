@@ -119,9 +119,8 @@ def walk(connector: str, content=None, session_ended: bool = True, station_on: b
             lead = lines[:len(lines) - len(own)]
             keys = catalog.text("keys_yes_no")
             station_lines = [catalog.text("station_ask")]
-            confirm = [catalog.text("station_confirm", station=station.read_back(SPOKEN_STATION))]
-            if answered + 1 < KEYS_DROPPED_AFTER:
-                confirm.append(keys)
+            # the view says "Press 1 for yes, 2 for no" at the read-back whatever came before
+            confirm = [catalog.text("station_confirm", station=station.read_back(SPOKEN_STATION)), keys]
             said += sum(words(t) for t in lead + station_lines)
             answered += 1
             said += sum(words(t) for t in confirm)
