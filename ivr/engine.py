@@ -53,7 +53,7 @@ class CallState:
     hazard: str | None = None      # "fire" or "damage": once set, never cleared
     results: tuple[str, ...] = ()  # beside `path`: how each question was left (RESULTS)
     car: str | None = None         # the car the caller named ("Nissan Leaf")
-    adapter: bool = False          # the caller said they use an adapter
+    adapter: bool | None = None    # is there an adapter? None while unknown (flow variable `adapter`)
     answered_by: str = ""          # "k2": the last two answers were keys ("s" speech)
 
     def __post_init__(self) -> None:
@@ -80,8 +80,8 @@ class CallState:
             params["hz"] = self.hazard[0]
         if self.car:
             params["car"] = self.car
-        if self.adapter:
-            params["ad"] = "1"
+        if self.adapter is not None:
+            params["ad"] = "1" if self.adapter else "0"
         if self.answered_by:
             params["by"] = self.answered_by
         return params
@@ -137,10 +137,13 @@ class CallState:
         answered_by = params.get("by", "")
         if answered_by and not re.fullmatch(r"[ks][12]", answered_by):
             raise BadState("bad answer counter")
+        adapter = params.get("ad")
+        if adapter not in (None, "", "0", "1"):
+            raise BadState("bad adapter")
         return cls(node=node, lang=lang, tries=_small_int(params.get("tries")),
                    repeats=_small_int(params.get("rep")), mode=mode, path=path,
                    connector=connector, station=station, hazard=hazard, results=results,
-                   car=car, adapter=params.get("ad") == "1", answered_by=answered_by)
+                   car=car, adapter=None if not adapter else adapter == "1", answered_by=answered_by)
 
 
 def _small_int(raw: str | None) -> int:
@@ -370,7 +373,7 @@ class Engine:
     def _go(self, node: Node, state: CallState, key: str) -> Reply:
         if node.sets == "connector":
             state = replace(state, connector=key)
-        elif node.sets == "adapter":
+        elif node.sets == "adapter" and key in ("yes", "no"):
             state = replace(state, adapter=key == "yes")
         return self._enter(node.on[key], state.left(node.id, key), (), action=f"answer:{key}")
 
@@ -521,7 +524,7 @@ class Engine:
                     lines += self._language_offers(state)
                 node_id = node.next
             elif node.kind == "branch":
-                node_id = node.cases.get(self._variable(state, node.branch), node.default)
+                node_id = node.cases.get(_variable(state, node.branch) or "", node.default)
             elif node.kind == "end":
                 lines += self._lines(state, node.say)
                 ended = replace(state, node=node_id, mode="ask", tries=0, repeats=0)
@@ -531,11 +534,6 @@ class Engine:
                 return self._ask(node, fresh, tuple(lines), action=action, arriving=True)
         raise RuntimeError(f"flow {self.flow.name}: more than {MAX_HOPS} say/branch nodes in a row from {node_id!r}")
 
-    @staticmethod
-    def _variable(state: CallState, name: str | None) -> str:
-        if name == "adapter":
-            return "yes" if state.adapter else ""
-        return state.connector or ""
 
     def _ask(self, node: Node, state: CallState, lead: tuple[Line, ...], action: str,
              short: bool = False, arriving: bool = False) -> Reply:
@@ -567,7 +565,15 @@ class Engine:
 
     def _lines(self, state: CallState, keys, slow: bool = False) -> tuple[Line, ...]:
         catalog = self._catalog(state)
-        return tuple(Line(catalog.text(k), slow) for k in keys if catalog.text(k))
+        texts = (catalog.text_for(k, state.connector) for k in keys)   # `key@connector` variants
+        return tuple(Line(text, slow) for text in texts if text)
+
+
+def _variable(state: CallState, name: str | None) -> str | None:
+    """A flow variable's value as a branch's case: the connector, or yes/no for the adapter."""
+    if name == "adapter":
+        return None if state.adapter is None else ("yes" if state.adapter else "no")
+    return state.connector
 
 
 def answer_key(intent: str, expect: str | None) -> str | None:

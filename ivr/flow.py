@@ -4,10 +4,15 @@ A node is one of four shapes, told apart by the key it carries:
 
 - ``ask``: a question. The caller answers by voice or keypad; ``on`` maps each
   answer to the next node. ``ask`` lists the sentences of the step itself (said
-  again in full on "repeat"); ``say`` is a lead-in spoken only on arrival.
+  again in full on "repeat"); ``say`` is a lead-in spoken only on arrival;
+  ``explain`` says what the step means, or how to tell ("what do you mean",
+  "I don't know"). A yes/no question may have answers of its own beyond yes and
+  no ("no_button"), heard only through its ``words:`` in the prompts files.
 - ``say`` with ``next``: something to tell the caller, then go on.
-- ``branch``: pick the next node from what the call already knows (the connector).
-- ``end``: the call's outcome: released, hazard, agent or goodbye.
+- ``branch``: pick the next node from what the call already knows (the
+  connector, or whether there is an adapter).
+- ``end``: the call's outcome: released, hazard, agent or goodbye. An agent end
+  may name ``unanswered``: the question to go back to when nobody takes the call.
 
 Parsing checks the shape of every node and reports the file and line of the
 first problem; the graph checks (unknown targets, dead ends) live in lint.py.
@@ -35,17 +40,27 @@ GLOBAL_COMMANDS = ("hazard", "damage", "agent", "released", "emergency_stop")
 HAZARD_COMMANDS = ("hazard", "damage")
 LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# What a call can know, for `set:` on a question and `branch:`. `adapter` is set by a
+# yes/no question ("yes" = there is one) or heard with the connector ("a Tesla with a
+# CCS adapter"); a branch on it takes `yes`, `no`, or its default while unknown.
 VARIABLES = ("connector", "adapter")
+BRANCH_CASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "connector": ANSWERS["connector"],
+    "adapter": ("yes", "no"),
+})
+# Answers a question may have beyond those of its kind, reached only through the
+# question's own `words:` ("there's no button"): lint wants them listed in every language.
+WORD_ANSWER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
-_ASK_KEYS = {"ask", "say", "reprompt", "expect", "on", "silence", "not_understood",
-             "timeout", "set", "step", "note", "explain", "tells"}
+_ASK_KEYS = {"ask", "say", "reprompt", "explain", "expect", "on", "silence", "not_understood",
+             "timeout", "set", "step", "note", "tells"}
 # What an answer tells the agent about the equipment (the whisper's "reported"):
 # `tells: {no: session_running}` on a question. Each fact has a whisper_fact_<id> prompt.
 FACTS = ("session_running", "ccs_soft", "ccs_rigid", "ccs_no_button", "chademo_lit", "chademo_dark",
          "adapter", "wont_stop")
 _SAY_KEYS = {"say", "next", "note"}
 _BRANCH_KEYS = {"branch", "cases", "default", "note"}
-_END_KEYS = {"end", "say", "note"}
+_END_KEYS = {"end", "say", "unanswered", "note"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,7 @@ class Node:
     say: tuple[str, ...] = ()
     ask: tuple[str, ...] = ()
     reprompt: str | None = None
+    explain: tuple[str, ...] = ()   # what the step means / how to tell, on "what do you mean"
     expect: str | None = None
     on: Mapping[str, str] = field(default_factory=dict)
     next: str | None = None
@@ -68,15 +84,19 @@ class Node:
     cases: Mapping[str, str] = field(default_factory=dict)
     default: str | None = None
     end: str | None = None
-    explain: tuple[str, ...] = ()          # "what do you mean" / "I don't know": how to tell
     tells: Mapping[str, str] = field(default_factory=dict)  # answer -> fact for the whisper
+    unanswered: str | None = None   # an `end: agent` node: where to go on when nobody answers
+
+    def extra_answers(self) -> tuple[str, ...]:
+        """Answers of this question beyond its kind's, heard only through its `words:`."""
+        return tuple(a for a in self.on if a not in ANSWERS.get(self.expect or "", ()))
 
     def targets(self) -> dict[str, str]:
         """Every node this one can lead to, labelled by what leads there."""
         found: dict[str, str] = {}
         for answer, target in self.on.items():
             found[f"on.{answer}"] = target
-        for label in ("next", "silence", "not_understood", "default"):
+        for label in ("next", "silence", "not_understood", "default", "unanswered"):
             if getattr(self, label):
                 found[label] = getattr(self, label)
         for case, target in self.cases.items():
@@ -137,14 +157,14 @@ def _target(value, path, line, where) -> str:
     return value
 
 
-def _tells(raw, expect: str, path: str, line: int, node_id: str) -> Mapping[str, str]:
+def _tells(raw, on: Mapping, path: str, line: int, node_id: str) -> Mapping[str, str]:
     if raw is None:
         return MappingProxyType({})
     if not isinstance(raw, dict):
         raise SourceError(path, line, f"node {node_id!r}: tells maps answers to facts, e.g. {{no: session_running}}")
     for answer, fact in raw.items():
-        if answer not in ANSWERS[expect]:
-            raise SourceError(path, line, f"node {node_id!r}: tells: {answer!r} is not an answer to a {expect} question")
+        if answer not in on:
+            raise SourceError(path, line, f"node {node_id!r}: tells: {answer!r} is not one of this question's answers (`on`)")
         if fact not in FACTS:
             raise SourceError(path, line, f"node {node_id!r}: tells: {fact!r} is not a fact (facts: {', '.join(FACTS)})")
     return MappingProxyType({str(k): str(v) for k, v in raw.items()})
@@ -172,7 +192,8 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         if not isinstance(on, dict) or not on:
             raise SourceError(path, at("on") if "on" in raw else line, f"node {node_id!r}: a question needs `on`, mapping each answer to a node")
         for answer in on:
-            if answer not in ANSWERS[expect]:
+            if answer not in ANSWERS[expect] and (expect == "connector" or not isinstance(answer, str)
+                                                  or not WORD_ANSWER.match(answer)):
                 raise SourceError(path, on.line_of(answer), f"node {node_id!r}: {answer!r} is not an answer to a {expect} question (answers: {', '.join(ANSWERS[expect])})")
         timeout = raw.get("timeout", defaults.get("timeout", 8))
         if not isinstance(timeout, int) or not 3 <= timeout <= 60:
@@ -180,6 +201,8 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         sets = raw.get("set")
         if sets is not None and sets not in VARIABLES:
             raise SourceError(path, at("set"), f"node {node_id!r}: set must be one of {', '.join(VARIABLES)}")
+        if sets == "connector" and expect != "connector" or sets == "adapter" and expect != "yes_no":
+            raise SourceError(path, at("set"), f"node {node_id!r}: set: {sets} needs expect: {'connector' if sets == 'connector' else 'yes_no'}")
         step = raw.get("step")
         if step is not None and not isinstance(step, str):
             raise SourceError(path, at("step"), f"node {node_id!r}: step must be a short label")
@@ -188,13 +211,13 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
             say=_prompt_list(raw.get("say"), path, at("say"), f"node {node_id!r}: say"),
             ask=_prompt_list(raw["ask"], path, at("ask"), f"node {node_id!r}: ask"),
             reprompt=raw.get("reprompt") or None,
+            explain=_prompt_list(raw.get("explain"), path, at("explain"), f"node {node_id!r}: explain"),
             expect=expect,
             on=MappingProxyType({k: _target(v, path, on.line_of(k), f"node {node_id!r}: on.{k}") for k, v in on.items()}),
             silence=_target(raw.get("silence", defaults.get("silence")), path, at("silence"), f"node {node_id!r}: silence") if raw.get("silence", defaults.get("silence")) else None,
             not_understood=_target(raw.get("not_understood", defaults.get("not_understood")), path, at("not_understood"), f"node {node_id!r}: not_understood") if raw.get("not_understood", defaults.get("not_understood")) else None,
             timeout=timeout, sets=sets, step=step,
-            explain=_prompt_list(raw.get("explain"), path, at("explain"), f"node {node_id!r}: explain"),
-            tells=_tells(raw.get("tells"), expect, path, at("tells"), node_id),
+            tells=_tells(raw.get("tells"), on, path, at("tells"), node_id),
         )
     if "branch" in raw:
         only(_BRANCH_KEYS, "branch")
@@ -203,6 +226,9 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         cases = raw.get("cases")
         if not isinstance(cases, dict):
             raise SourceError(path, at("cases") if "cases" in raw else line, f"node {node_id!r}: a branch needs `cases`")
+        for case in cases:
+            if str(case) not in BRANCH_CASES[raw["branch"]]:
+                raise SourceError(path, cases.line_of(case), f"node {node_id!r}: {case!r} is not a value of {raw['branch']} (values: {', '.join(BRANCH_CASES[raw['branch']])})")
         if not raw.get("default"):
             raise SourceError(path, line, f"node {node_id!r}: a branch needs a `default` for calls that don't know the {raw['branch']}")
         return Node(
@@ -214,8 +240,13 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         only(_END_KEYS, "end")
         if raw["end"] not in END_KINDS:
             raise SourceError(path, at("end"), f"node {node_id!r}: end must be one of {', '.join(END_KINDS)}")
+        unanswered = raw.get("unanswered")
+        if unanswered is not None and raw["end"] != "agent":
+            raise SourceError(path, at("unanswered"), f"node {node_id!r}: unanswered belongs on an `end: agent` node")
         return Node(id=node_id, kind="end", line=line, end=raw["end"],
-                    say=_prompt_list(raw.get("say"), path, at("say"), f"node {node_id!r}: say"))
+                    say=_prompt_list(raw.get("say"), path, at("say"), f"node {node_id!r}: say"),
+                    unanswered=_target(unanswered, path, at("unanswered"), f"node {node_id!r}: unanswered")
+                    if unanswered is not None else None)
     if "say" in raw:
         only(_SAY_KEYS, "say")
         if not raw.get("next"):

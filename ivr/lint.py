@@ -10,6 +10,7 @@ from typing import Iterable, Mapping
 
 from .flow import ANSWERS, Flow
 from .prompts import SYSTEM_KEYS, Catalog
+from . import station
 
 REQUIRED_GLOBALS = ("hazard", "agent")
 
@@ -41,7 +42,11 @@ def check(flow: Flow, catalogs: Mapping[str, Catalog]) -> list[Problem]:
     problems += _questions(flow)
     problems += _agent_reachable(flow)
     problems += _say_loops(flow)
+    problems += _unanswered(flow)
+    problems += _station_point(flow)
     problems += _prompts(flow, catalogs)
+    problems += _variants(flow, catalogs)
+    problems += _word_answers(flow, catalogs)
     return sorted(set(problems))
 
 
@@ -131,6 +136,76 @@ def _say_loops(flow: Flow) -> Iterable[Problem]:
                     todo.append(target)
 
 
+def _outside_hazard(flow: Flow) -> frozenset[str]:
+    """Nodes a call can reach without a hazard: from the start and the agent command."""
+    hazard = flow.globals.get("hazard")
+    seen: set[str] = set()
+    todo = [flow.start, *(t for c, t in flow.globals.items() if c != "hazard")]
+    while todo:
+        node_id = todo.pop()
+        if node_id in seen or node_id not in flow or node_id == hazard:
+            continue
+        seen.add(node_id)
+        todo.extend(flow[node_id].targets().values())
+    return frozenset(seen)
+
+
+def _unanswered(flow: Flow) -> Iterable[Problem]:
+    """`unanswered:` (nobody took the call) leads back to a question, never after a hazard."""
+    outside = _outside_hazard(flow)
+    after_hazard = flow.reachable([flow.globals["hazard"]]) if "hazard" in flow.globals else frozenset()
+    for node in flow.nodes.values():
+        if not node.unanswered:
+            continue
+        target = flow[node.unanswered]
+        if target.kind != "ask":
+            yield _problem(flow, node.id, f"unanswered leads to {target.id!r}, which is not a question")
+        if target.id not in outside:
+            yield _problem(flow, node.id, f"unanswered leads to {target.id!r}, which only a hazard call reaches")
+        if node.id in after_hazard or node.id == flow.globals.get("agent"):
+            yield _problem(flow, node.id, "unanswered on a hand-off a hazard call can reach (or the agent command's): "
+                           "a call that reported a hazard must never go back to the steps")
+
+
+def _station_point(flow: Flow) -> Iterable[Problem]:
+    """`station_id_before:` names the questions the station ID is asked just before."""
+    for node_id in station.asked_before(flow.settings):
+        if node_id not in flow or flow[node_id].kind != "ask":
+            yield Problem(flow.path, 1, f"settings.station_id_before: {node_id!r} is not a question")
+
+
+def _variants(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
+    """`key@connector`: the key exists, the connector is one, every language has the same."""
+    every = set()
+    for catalog in catalogs.values():
+        every |= set(catalog.variants())
+    for language, catalog in sorted(catalogs.items()):
+        mine = catalog.variants()
+        for variant, (key, connector) in sorted(mine.items()):
+            line = catalog.lines.get(variant, 1)
+            if key not in catalog:
+                yield Problem(catalog.path, line, f"prompt {variant!r}: a variant of {key!r}, which is not a prompt")
+            if connector not in ANSWERS["connector"]:
+                yield Problem(catalog.path, line, f"prompt {variant!r}: {connector!r} is not a connector "
+                              f"({', '.join(ANSWERS['connector'])})")
+        for variant in sorted(every - set(mine)):
+            yield Problem(catalog.path, 1, f"prompt {variant!r} is missing in {language}: every language has the same variants")
+
+
+def _word_answers(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
+    """An answer beyond yes and no is heard only through the question's words: every language
+    that words the question lists it (one without words for it is read as a plain yes/no)."""
+    for node in flow.nodes.values():
+        for answer in node.extra_answers():
+            if not any(catalog.words.get(node.id, {}).get(answer) for catalog in catalogs.values()):
+                yield _problem(flow, node.id, f"on.{answer}: not an answer to a {node.expect} question, "
+                               f"and no language lists words.{node.id}.{answer}")
+            for language, catalog in sorted(catalogs.items()):
+                if node.id in catalog.words and not catalog.words[node.id].get(answer):
+                    yield _problem(flow, node.id, f"on.{answer}: not an answer to a {node.expect} question, "
+                                   f"and words.{node.id}.{answer} is missing in {language} ({catalog.path})")
+
+
 def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
     needed = {}
     for node in flow.nodes.values():
@@ -149,7 +224,7 @@ def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
                 where = f"node {node_id!r}: " if node_id else ""
                 line = flow[node_id].line if node_id else 1
                 yield Problem(flow.path, line, f"{where}prompt {key!r} is missing in {language} ({catalog.path})")
-        for key in sorted(set(catalog.texts) - set(needed)):
+        for key in sorted(k for k in set(catalog.texts) - set(needed) if k.split("@", 1)[0] not in needed):
             yield Problem(catalog.path, catalog.lines.get(key, 1), f"prompt {key!r} is never used by the flow")
         labelled = {n.id for n in flow.nodes.values() if n.step}
         for node_id in sorted(set(catalog.steps) - labelled):

@@ -3,6 +3,11 @@
 A prompts file holds the voice to speak with and a mapping of prompt keys to
 sentences. The flow names keys; the engine adds the few sentences every call
 needs (SYSTEM_KEYS). Lint checks that every language has every key.
+
+A key may have variants for one connector, written `key@connector`
+(`unlock_fob@tesla`): a call whose connector is known hears the variant when
+there is one, else the key itself (`Catalog.text_for`). Lint checks that each
+variant's key exists and that every language has the same variants.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from .vocabulary import Vocabulary, parse as parse_vocabulary
 from .yamlfile import LineDict, SourceError, load as load_yaml
 
 LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
+VARIANT = "@"
 
 # Sentences the engine and the hand-off use whatever the flow says.
 SYSTEM_KEYS = (
@@ -43,7 +49,7 @@ SYSTEM_KEYS = (
     "callback_invalid", "callback_saved", "callback_gave_up", "sms_offer", "sms_sent",
     "sms_invalid_number", "sms_unsubscribed", "sms_unavailable", "goodbye_support",
     "goodbye_support_station", "released_goodbye",
-    "station_ask", "station_ask_short", "station_invalid", "station_confirm", "station_thanks",
+    "station_ask", "station_ask_short", "station_invalid", "station_confirm", "station_confirm_keyed", "station_thanks",
     "station_skipped",
     "sms_steps", "sms_released", "sms_support", "sms_support_station",
 )
@@ -72,6 +78,18 @@ class Catalog:
     def text(self, key: str, **params: str) -> str:
         text = self.texts[key]
         return text.format(**params) if params else text
+
+    def text_for(self, key: str, connector: str | None, **params: str) -> str:
+        """The sentence for this call's connector: `key@connector` if written, else `key`."""
+        if connector:
+            variant = f"{key}{VARIANT}{connector}"
+            if variant in self.texts:
+                return self.text(variant, **params)
+        return self.text(key, **params)
+
+    def variants(self) -> dict[str, tuple[str, str]]:
+        """Every `key@connector` of this language -> (key, connector)."""
+        return {k: tuple(k.split(VARIANT, 1)) for k in self.texts if VARIANT in k}
 
     def __contains__(self, key: object) -> bool:
         return key in self.texts

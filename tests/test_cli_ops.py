@@ -47,10 +47,10 @@ def keypad(*keys):
 
 @pytest.fixture
 def three_calls(app, new_call, database_url):
-    """Released (CCS, first step), abandoned at the connector question, transferred."""
+    """Released (J1772, first step), abandoned at the connector question, transferred."""
     released, abandoned, transferred = new_call(caller="+15555550111"), new_call(), new_call()
-    released.run(keypad("1", "1", "1"))
-    abandoned.run(keypad("1"))
+    released.run(keypad("3", "1"))              # J1772: unlocked and pulled, it came out
+    abandoned.run(keypad())
     transferred.run(keypad("0"))
     return released, abandoned, transferred
 
@@ -64,8 +64,8 @@ def test_calls_json_lists_every_call_with_its_steps(three_calls, database_url):
     by_sid = {c["call_sid"]: c for c in json.loads(result.output)}
     assert set(by_sid) == {released.sid, abandoned.sid, transferred.sid}
     assert by_sid[released.sid]["outcome"] == "released"
-    assert by_sid[released.sid]["connector"] == "ccs"
-    assert by_sid[released.sid]["steps"] == ["session_screen", "connector", "unlock_fob", "released"]
+    assert by_sid[released.sid]["connector"] == "j1772"
+    assert by_sid[released.sid]["steps"] == ["connector", "unlock_fob", "released"]
     assert by_sid[released.sid]["duration_s"] == 60       # from the status callback
     assert by_sid[abandoned.sid]["outcome"] == "abandoned"
     assert by_sid[transferred.sid]["outcome"] == "transferred"
@@ -95,7 +95,7 @@ def test_report_json(three_calls, database_url):
     assert report["outcomes"]["transferred"] == 1
     assert report["released_at_step"] == {"unlock_fob": 1}
     assert report["hung_up_at"] == {"connector": 1}
-    assert report["by_connector"]["ccs"]["released"] == 1
+    assert report["by_connector"]["j1772"]["released"] == 1
 
 
 def test_report_text(three_calls, database_url):
@@ -262,4 +262,4 @@ def test_configure_number_needs_credentials():
 def test_the_terminal_simulator_is_never_rate_limited(database_url):
     for _ in range(3):
         result = run(["call", "--say", "0"], DATABASE_URL=database_url, IVR_RATE_LIMIT="1/10m")
-        assert result.exit_code == 0 and "Does it say the session has ended?" in result.output
+        assert result.exit_code == 0 and "Which plug is it?" in result.output

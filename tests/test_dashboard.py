@@ -37,9 +37,9 @@ def with_calls(dashboard_app):
     from ivr.simulator import Call
 
     client = dashboard_app.test_client()
-    Call(client, caller="+15555550111").run(keypad("1", "1", "1"))     # released at unlock_fob
-    Call(client).run(keypad("1", "1", "2", "1"))                         # released a step later
-    Call(client).run(keypad("1"))                                        # hung up at the connector
+    Call(client, caller="+15555550111").run(keypad("3", "1"))          # released at unlock_fob
+    Call(client).run(keypad("3", "2", "1", "2", "1"))                    # released a few steps later
+    Call(client).run(keypad())                                           # hung up at the connector
     Call(client).run(keypad("1", "7", "0"))                              # not understood, then a person
     return dashboard_app
 

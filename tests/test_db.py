@@ -52,8 +52,8 @@ def status(client, call_status, sequence, duration=None):
 
 def test_released_call_records_outcome_steps_connector_and_duration(client, app):
     root = start(client)
-    root = answer(client, root, Digits="1")                                   # the session has ended
     root = answer(client, root, SpeechResult="it's a CCS plug", Confidence="0.87")
+    root = answer(client, root, Digits="1")                                   # the button is soft
     root = answer(client, root, SpeechResult="it came out", Confidence="0.93")
     assert gather(root) is None
     status(client, "completed", 3, duration=95)
@@ -64,9 +64,9 @@ def test_released_call_records_outcome_steps_connector_and_duration(client, app)
     assert call.duration_s == 95
     assert call.ended_at is not None and call.status == "completed"
     assert call.caller == "***0123"
-    assert [t.node for t in call.turns] == [None, "session_screen", "connector", "unlock_fob"]
-    assert call.turns[2].speech == "it's a CCS plug" and call.turns[2].confidence == pytest.approx(0.87)
-    assert call.turns[2].intent == "connector_ccs" and call.turns[1].digits == "1"
+    assert [t.node for t in call.turns] == [None, "connector", "ccs_button", "ccs_soft"]
+    assert call.turns[1].speech == "it's a CCS plug" and call.turns[1].confidence == pytest.approx(0.87)
+    assert call.turns[1].intent == "connector_ccs" and call.turns[2].digits == "1"
     assert call.turns[-1].next_node == "released"
 
 
@@ -76,7 +76,7 @@ def test_caller_hanging_up_mid_flow_is_abandoned_where_they_were(client, app):
     status(client, "completed", 1, duration=20)
     call = the_call(app)
     assert call.outcome == "abandoned"
-    assert call.last_node == "connector"
+    assert call.last_node == "ccs_button"
 
 
 def test_hazard_and_transfer_outcomes(app, new_call):
@@ -124,21 +124,21 @@ def test_a_turn_whose_call_was_never_recorded_makes_the_call(client, app):
 def test_a_repeated_webhook_is_recorded_once(client, app):
     root = start(client)
     url = action_of(root)
-    form = fields(SpeechResult="yes", Confidence="0.9")
+    form = fields(SpeechResult="C C S", Confidence="0.9")
     first = twiml(client.post(url, data=form))
     again = twiml(client.post(url, data=form))   # Twilio's retry: same URL, same fields
     assert action_of(first) == action_of(again)
     twiml(client.post("/voice", data=fields(CallStatus="ringing")))  # a retried first webhook
-    assert [t.node for t in the_call(app).turns] == [None, "session_screen"]
+    assert [t.node for t in the_call(app).turns] == [None, "connector"]
 
 
 def test_a_later_turn_is_not_undone_by_a_late_repeat(client, app):
     root = start(client)
     url, form = action_of(root), fields(Digits="1")
     root = twiml(client.post(url, data=form))
-    answer(client, root, Digits="1")             # now at unlock_fob
+    answer(client, root, Digits="1")             # now at ccs_soft
     twiml(client.post(url, data=form))           # the first answer's retry arrives late
-    assert the_call(app).last_node == "unlock_fob"
+    assert the_call(app).last_node == "ccs_soft"
 
 
 # -- recording never breaks a call --------------------------------------------------------

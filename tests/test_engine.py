@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,24 +44,33 @@ def test_start_greets_and_asks_the_first_question(engine):
     reply = engine.start()
     assert reply.question is not None and reply.outcome is None
     assert reply.state.node == engine.flow.start or engine.flow[reply.state.node].kind == "ask"
-    assert "screen" in text(reply).lower()
+    assert reply.state.node == "connector"  # the plug decides the first thing to try
     assert "press 1" in text(reply).lower()  # the keypad alternative is said
 
 
 def test_yes_moves_on_and_records_the_path(engine):
-    reply = engine.answer(at(engine, "session_screen"), Heard("yes"))
-    assert reply.state.node == "connector"
-    assert reply.state.path == ("session_screen",)
+    reply = engine.answer(at(engine, "session_screen", path=("connector", "unlock_fob")), Heard("yes"))
+    assert reply.state.node == "adapter_check"
+    assert reply.state.path == ("connector", "unlock_fob", "session_screen")
 
 
 def test_connector_answer_is_kept_in_the_state(engine):
     reply = engine.answer(at(engine, "connector"), Heard("connector_chademo"))
     assert reply.state.connector == "chademo"
-    assert reply.state.node == "unlock_fob"
+    assert reply.state.node == "chademo_light"
+
+
+@pytest.mark.parametrize("connector, first", [
+    ("ccs", "ccs_button"), ("chademo", "chademo_light"), ("j1772", "unlock_fob"),
+    ("tesla", "unlock_fob"), ("unsure", "unlock_fob")])
+def test_the_connector_decides_the_first_thing_to_do(engine, connector, first):
+    reply = engine.answer(at(engine, "connector"), Heard(f"connector_{connector}"))
+    assert reply.state.node == first
+    assert reply.lines[0].text.split()[0] in ("Press", "Hold", "Put")  # hands first, at once
 
 
 def test_still_stuck_goes_to_the_next_step(engine):
-    reply = engine.answer(at(engine, "unlock_fob"), Heard("still_stuck"))
+    reply = engine.answer(at(engine, "unlock_car", connector="ccs"), Heard("still_stuck"))
     assert reply.state.node == "unlock_cycle"
     assert "five times" in text(reply)
 
@@ -146,23 +156,23 @@ def test_wait_then_released_is_confirmed(engine):
 def test_repeat_says_the_whole_step_and_slower_the_second_time(engine):
     state = at(engine, "reseat")
     first = engine.answer(state, Heard("repeat"))
-    assert "Push it gently" in text(first)
+    assert "push it gently" in text(first)
     assert not any(line.slow for line in first.lines)
     second = engine.answer(first.state, Heard("repeat"))
-    assert "Push it gently" in text(second)
+    assert "push it gently" in text(second)
     assert all(line.slow for line in second.lines)
 
 
 def test_back_returns_to_the_previous_question(engine):
-    reply = engine.answer(at(engine, "lock_unlock", path=("session_screen", "connector", "unlock_fob", "unlock_cycle")),
+    reply = engine.answer(at(engine, "lock_unlock", path=("connector", "unlock_fob", "session_screen", "unlock_cycle")),
                           Heard("back"))
     assert reply.state.node == "unlock_cycle"
-    assert reply.state.path == ("session_screen", "connector", "unlock_fob")
+    assert reply.state.path == ("connector", "unlock_fob", "session_screen")
 
 
 def test_back_at_the_first_question_says_so(engine):
-    reply = engine.answer(at(engine, "session_screen"), Heard("back"))
-    assert reply.state.node == "session_screen"
+    reply = engine.answer(at(engine, "connector"), Heard("back"))
+    assert reply.state.node == "connector"
     assert "first step" in text(reply)
 
 
@@ -187,27 +197,83 @@ def test_twice_reprompted_shorter_then_a_person(engine, intent):
 
 
 def test_branch_by_connector(engine):
+    # CCS callers have not unlocked the car yet; the others did, first thing.
     ccs = engine.answer(at(engine, "adapter_check", connector="ccs"), Heard("no"))
-    assert ccs.state.node == "ccs_button"
-    chademo = engine.answer(at(engine, "adapter_check", connector="chademo"), Heard("no"))
-    assert chademo.state.node == "chademo_light"
+    assert ccs.state.node == "unlock_car"
     other = engine.answer(at(engine, "adapter_check", connector="j1772"), Heard("no"))
-    assert other.state.node == "confirm_stopped"
+    assert other.state.node == "unlock_cycle"
+    # At the end, CCS feels the button again; the others go to the manual release.
+    assert engine.answer(at(engine, "confirm_stopped", connector="ccs"), Heard("yes")).state.node == "ccs_recheck"
+    assert engine.answer(at(engine, "confirm_stopped", connector="tesla"), Heard("yes")).state.node == "manual_release"
+
+
+def test_the_adapter_question_records_the_answer_and_is_skipped_when_known(engine):
+    asked = engine.answer(at(engine, "session_screen", connector="ccs"), Heard("yes"))
+    assert asked.state.node == "adapter_check"
+    yes = engine.answer(asked.state, Heard("yes"))
+    assert yes.state.adapter is True and yes.state.node == "adapter"
+    no = engine.answer(asked.state, Heard("no"))
+    assert no.state.adapter is False and no.state.node == "unlock_car"
+    # "A Tesla with a CCS adapter": understood as CCS with an adapter, never asked again.
+    said = engine.answer(at(engine, "connector"), Heard("connector_ccs", adapter=True))
+    assert said.state.connector == "ccs" and said.state.adapter is True
+    later = engine.answer(replace(said.state, node="session_screen"), Heard("yes"))
+    assert later.state.node == "adapter"
+
+
+def test_a_connector_variant_is_said_when_there_is_one(engine):
+    tesla = text(engine.answer(at(engine, "connector"), Heard("connector_tesla")))
+    assert "button on the handle" in tesla and "screen" in tesla and "latch" not in tesla
+    j1772 = text(engine.answer(at(engine, "connector"), Heard("connector_j1772")))
+    assert "latch" in j1772
 
 
 def test_manual_release_only_after_charging_confirmed_stopped(engine):
     no = engine.answer(at(engine, "confirm_stopped"), Heard("no"))
     assert no.outcome == "agent"
-    yes = engine.answer(at(engine, "confirm_stopped"), Heard("yes"))
+    yes = engine.answer(at(engine, "confirm_stopped", connector="j1772"), Heard("yes"))
     assert yes.state.node == "manual_release"
-    for node_id, node in engine.flow.nodes.items():
-        if "manual_release" in node.targets().values():
-            assert node_id == "confirm_stopped"
+    # Every way to the manual release passes the confirmation that charging has stopped.
+    flow = engine.flow
+    before = flow.reachable([flow.start]) - {"manual_release"}
+    unconfirmed = set()
+    todo = [flow.start]
+    while todo:
+        node_id = todo.pop()
+        if node_id in unconfirmed or node_id == "confirm_stopped":
+            continue
+        unconfirmed.add(node_id)
+        todo.extend(flow[node_id].targets().values())
+    assert "manual_release" not in unconfirmed and before
+
+
+def test_chademo_never_leads_to_the_cars_manual_release(engine):
+    flow = engine.flow
+    reach = flow.reachable(["chademo_light"])
+    assert "manual_release" not in reach and "agent_station" in reach
+
+
+def test_a_rigid_ccs_button_once_stopped_offers_a_person_first(engine):
+    offer = engine.answer(at(engine, "ccs_recheck", connector="ccs"), Heard("no"))
+    assert offer.state.node == "rigid_offer" and "put you through" in text(offer)
+    assert engine.answer(offer.state, Heard("yes")).node == "agent_rigid"
+    assert engine.flow["agent_rigid"].unanswered == "manual_release"
+    assert engine.answer(offer.state, Heard("no")).state.node == "manual_release"
+
+
+def test_a_car_that_wont_stop_charging_is_told_not_to_use_the_manual_release(engine):
+    reply = engine.answer(at(engine, "stop_session", connector="ccs"), Heard("no"))
+    said = text(reply)
+    assert reply.state.node == "car_wont_stop"
+    assert "don't use the car's manual release" in said.lower()
+    assert "charge limit" in said and "safe to wait" in said and "stay with the car" in said
+    assert engine.answer(reply.state, Heard("yes")).state.node == "adapter_check"
+    assert engine.answer(reply.state, Heard("no")).outcome == "agent"
 
 
 def test_state_round_trips_through_params(engine, loaded):
     state = CallState(node="reseat", lang="en-US", tries=1, repeats=2, mode="confirm",
-                      path=("session_screen", "connector"), connector="ccs")
+                      path=("session_screen", "connector"), connector="ccs", adapter=False)
     assert CallState.from_params(state.to_params(), loaded.flow, loaded.catalogs) == state
 
 
@@ -220,6 +286,7 @@ def test_state_round_trips_through_params(engine, loaded):
     {"node": "reseat", "lang": "en-US", "mode": "dance"},
     {"node": "reseat", "lang": "en-US", "path": "a.b.c"},
     {"node": "reseat", "lang": "en-US", "conn": "<script>"},
+    {"node": "reseat", "lang": "en-US", "ad": "maybe"},
     {},
 ])
 def test_bad_state_is_refused(loaded, params):
@@ -246,7 +313,7 @@ def _answers_for(engine, state: CallState) -> list[Heard]:
 
 
 def _key(state: CallState):
-    return (state.node, state.mode, state.tries, state.repeats > 1, state.connector)
+    return (state.node, state.mode, state.tries, state.repeats > 1, state.connector, state.adapter)
 
 
 def test_every_path_ends_and_every_end_is_reachable(engine):

@@ -3,6 +3,7 @@ the queue, every fallback link on and off, texts (REST mocked with `responses`),
 and the station ID."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,12 +37,15 @@ def closed_today() -> str:
 @pytest.fixture
 def make(tmp_path, env):
     """An app whose flows/ holds escalation.yaml = `escalation`; `sms=True` configures texts."""
-    def build(escalation: str | None = None, *, sms: bool = False, station: bool = False, **extra_env):
+    def build(escalation: str | None = None, *, sms: bool = False, station: bool = False,
+              station_settings: str = "", asked_first: bool = False, **extra_env):
         flows = tmp_path / f"flows{len(list(tmp_path.iterdir()))}"
         flows.mkdir()
         flow_text = (ROOT / "flows" / "stuck_connector.yaml").read_text()
         if station:
-            flow_text = flow_text.replace("settings:\n", "settings:\n  ask_station_id: true\n", 1)
+            flow_text = flow_text.replace("settings:\n", "settings:\n  ask_station_id: true\n" + station_settings, 1)
+        if asked_first:  # no station_id_before: the station ID right after the welcome
+            flow_text = re.sub(r"(?m)^  station_id_before: .*\n", "", flow_text)
         (flows / "stuck_connector.yaml").write_text(flow_text)
         if escalation is not None:
             (flows / "escalation.yaml").write_text(escalation)
@@ -66,8 +70,9 @@ def params(url: str) -> dict:
 
 
 def to_agent(call: Call):
-    """Start a call and ask for a person at the first question."""
+    """Start a call, try the first step (J1772: unlock and pull), and ask for a person."""
     root = post(call, "/voice", CallStatus="ringing")
+    root = post(call, url_of(gather(root)), Digits="3")
     return post(call, url_of(gather(root)), Digits="0")
 
 
@@ -118,7 +123,7 @@ def test_whisper_tells_the_agent_and_waits_for_a_key(make):
     whisper_url = to_agent(call).find("Dial").find("Number").get("url")
     whisper = post(call, whisper_url, CallSid="CA" + "1" * 32, To=AGENT)
     heard = said(whisper)
-    assert "checked the charger screen" in heard and "Press 1" in heard and len(heard.split()) <= 40
+    assert "unlocked the car and pulled" in heard and "Press 1" in heard and len(heard.split()) <= 40
     g = gather(whisper)
     assert g.get("numDigits") == "1" and g.find("Say") is not None
     assert whisper.find("Hangup") is not None  # no key (a voicemail box): hang up the agent's leg
@@ -198,7 +203,7 @@ def test_call_back_on_the_callers_own_number(make):
     root = post(call, url_of(gather(root)), Digits="1")
     assert "call you back as soon as we can" in said(root) and root.find("Hangup") is not None
     [request] = rows(app, db.callbacks)
-    assert request["number"] == CALLER and request["status"] == "open" and "checked the charger screen" in request["steps"]
+    assert request["number"] == CALLER and request["status"] == "open" and "unlocked the car and pulled" in request["steps"]
 
 
 def test_call_back_on_another_number_keyed_in(make):
@@ -300,8 +305,8 @@ def test_queue_instead_of_a_number(make):
 
 def released(call: Call):
     root = post(call, "/voice", CallStatus="ringing")
-    root = post(call, url_of(gather(root)), Digits="1")   # session ended
     root = post(call, url_of(gather(root)), Digits="1")   # CCS
+    root = post(call, url_of(gather(root)), Digits="1")   # the button is soft
     return post(call, url_of(gather(root)), Digits="1")   # it came out
 
 
@@ -321,7 +326,7 @@ def test_a_released_call_is_offered_the_steps_by_text(make):
     assert "on its way" in said(root) and "Goodbye" in said(root) and root.find("Hangup") is not None
     sent = parse_qs(responses.calls[0].request.body)
     assert sent["To"] == [CALLER] and sent["From"] == [SMS_FROM]
-    assert "unlocked the car with the key fob" in sent["Body"][0]
+    assert "pulled with the button soft" in sent["Body"][0]
     [text] = rows(app, db.text_messages)
     assert text["result"] == "sent" and text["message_sid"] == "SM" + "5" * 32
 
@@ -364,15 +369,24 @@ def test_no_text_offer_to_an_anonymous_caller(make):
 
 # -- the station ID ---------------------------------------------------------------------------------
 
+def to_station(call: Call):
+    """The station ID is asked after the caller's first try (settings.station_id_before)."""
+    root = post(call, "/voice", CallStatus="ringing")
+    assert "station ID" not in said(root)                  # not before the first thing to do
+    root = post(call, url_of(gather(root)), Digits="3")    # J1772: unlock and pull
+    return post(call, url_of(gather(root)), Digits="2")    # still stuck
+
+
 def test_station_id_keyed_confirmed_and_whispered(make):
     app, call = make(station=True)
-    root = post(call, "/voice", CallStatus="ringing")
+    root = to_station(call)
     g = gather(root)
     assert g.get("finishOnKey") == "#" and g.get("numDigits") is None and "station ID" in said(root)
     root = post(call, url_of(g), Digits="45077")
-    assert "station 4 5 0, 7 7" in said(root)
+    assert "numbers 4 5 0, 7 7, without any letters" in said(root)   # keyed: digits only, and said so
     root = post(call, url_of(gather(root)), Digits="1")
     assert "charger's screen" in said(root) and params(url_of(gather(root)))["st"] == "45077"
+    assert params(url_of(gather(root)))["node"] == "session_screen"
     root = post(call, url_of(gather(root)), Digits="0")
     whisper = post(call, root.find("Dial").find("Number").get("url"), CallSid="CA" + "1" * 32)
     assert "Station 4 5 0, 7 7" in said(whisper)
@@ -380,16 +394,40 @@ def test_station_id_keyed_confirmed_and_whispered(make):
     assert calls[call.sid].station_id == "45077"
 
 
+def test_keyed_digits_find_a_known_station_with_its_letters(make):
+    _, call = make(station=True, station_settings="  station_ids: [EA45077, EB12345]\n")
+    root = post(call, url_of(gather(to_station(call))), Digits="45077")
+    assert "station E A, 4 5 0, 7 7" in said(root) and "without any letters" not in said(root)
+    root = post(call, url_of(gather(root)), Digits="1")
+    assert params(url_of(gather(root)))["st"] == "EA45077"
+
+
+@pytest.mark.parametrize("speech", ["E A four five oh double seven", "EA45077", "echo alpha 4 5 0 7 7"])
+def test_station_id_spoken_with_letters(make, speech):
+    _, call = make(station=True)
+    root = post(call, url_of(gather(to_station(call))), SpeechResult=speech, Confidence="0.8")
+    assert "station E A, 4 5 0, 7 7" in said(root)
+    root = post(call, url_of(gather(root)), SpeechResult="yes", Confidence="0.9")
+    assert params(url_of(gather(root)))["st"] == "EA45077"
+
+
 def test_station_id_spoken(make):
     _, call = make(station=True)
-    root = post(call, "/voice", CallStatus="ringing")
-    root = post(call, url_of(gather(root)), SpeechResult="four five oh double seven", Confidence="0.8")
+    root = post(call, url_of(gather(to_station(call))), SpeechResult="four five oh double seven", Confidence="0.8")
     assert "4 5 0, 7 7" in said(root)
+
+
+def test_without_station_id_before_it_is_asked_after_the_welcome(make):
+    app, _ = make(station=True)
+    assert app.extensions["ivr"].content.flow.settings["station_id_before"]
+    _, call = make(station=True, asked_first=True)
+    root = post(call, "/voice", CallStatus="ringing")
+    assert "station ID" in said(root) and gather(root).get("finishOnKey") == "#"
 
 
 def test_impossible_station_ids_are_asked_again_then_skipped(make):
     _, call = make(station=True)
-    root = post(call, "/voice", CallStatus="ringing")
+    root = to_station(call)
     root = post(call, url_of(gather(root)), Digits="12")
     assert "4 to 10 digits" in said(root) and gather(root).get("finishOnKey") == "#"
     root = post(call, url_of(gather(root)), Digits="0000")
@@ -399,7 +437,7 @@ def test_impossible_station_ids_are_asked_again_then_skipped(make):
 
 def test_skip_and_hazard_at_the_station_id(make):
     _, call = make(station=True)
-    root = post(call, "/voice", CallStatus="ringing")
+    root = to_station(call)
     skipped = post(call, url_of(gather(root)), SpeechResult="I can't find it", Confidence="0.9")
     assert "go on without it" in said(skipped)
     danger = post(call, url_of(gather(root)), SpeechResult="there's smoke", Confidence="0.9")

@@ -119,14 +119,15 @@ def test_a_third_language_understands_its_callers_from_its_file(tree, env):
                       "IVR_NUMBER_LANGUAGES": f"{LINE}=fr-CA"})
     client = app.test_client()
     root = twiml(client.post("/voice", data=fields(To=LINE)))
-    assert gather(root).get("hints") == "oui, non, agent, fumée"
-    root = twiml(client.post(action_of(root), data=fields(To=LINE, SpeechResult="oui", Confidence="0.9")))
-    assert state_of(root)["node"] == "connector"
+    assert gather(root).get("hints") == "CCS, Chademo, Tesla, agent, fumée"
     root = twiml(client.post(action_of(root), data=fields(To=LINE, Digits="4")))
     assert gather(root).get("hints") == "c'est sorti, toujours coincé, agent, fumée"
     root = twiml(client.post(action_of(root), data=fields(To=LINE, SpeechResult="non, toujours coincé",
                                                           Confidence="0.9")))
-    assert state_of(root)["node"] == "unlock_cycle" and state_of(root)["lang"] == "fr-CA"
+    assert state_of(root)["node"] == "session_screen" and state_of(root)["lang"] == "fr-CA"
+    assert gather(root).get("hints") == "oui, non, agent, fumée"
+    root = twiml(client.post(action_of(root), data=fields(To=LINE, SpeechResult="oui", Confidence="0.9")))
+    assert state_of(root)["node"] == "adapter_check"
     root = twiml(client.post(action_of(root), data=fields(To=LINE, SpeechResult="il y a de la fumée",
                                                           Confidence="0.5")))
     assert state_of(root)["node"] == "hazard"
@@ -137,16 +138,16 @@ def test_steps_are_named_in_the_listeners_language():
     from ivr import handoff
     from ivr.engine import CallState
     loaded = content.load(ROOT / "flows", ROOT / "prompts")
-    state = CallState(node="reseat", lang="es-US", path=("session_screen", "connector", "unlock_fob"),
-                      results=("y", "", "s"))
+    state = CallState(node="reseat", lang="es-US", path=("connector", "unlock_fob", "session_screen"),
+                      results=("", "s", "y"))
     spanish = handoff.text_message(loaded.catalogs["es-US"], loaded.flow, state, None, released=False)
-    assert "abrió el carro con el control de la llave" in spanish and "key fob" not in spanish
+    assert "le quitó el seguro al carro y jaló" in spanish and "unlocked" not in spanish
     english = handoff.whisper_lines(loaded.catalogs["en-US"], loaded.flow, state,
                                     caller_language=loaded.catalogs["es-US"])
-    assert "unlocked the car with the key fob" in " ".join(english)
+    assert "checked the charger screen" in " ".join(english)
     # The step the caller is on now was not done: it is not among the steps tried.
     assert handoff.steps_tried(loaded.flow, state) == [
-        "checked the charger screen", "unlocked the car with the key fob"]
+        "unlocked the car and pulled", "checked the charger screen"]
 
 
 def test_a_language_that_names_steps_names_them_all(tree):

@@ -71,7 +71,7 @@ def test_question_without_silence_path(tree):
 
 def test_question_missing_an_answer(tree):
     flow = tree / "flows" / "stuck_connector.yaml"
-    edit(flow, "      yes: chademo_locked\n", "")
+    edit(flow, "      yes: chademo_lit\n", "")
     found = problems(tree)
     assert any("'chademo_light'" in p and "yes" in p for p in found), found
 
@@ -100,7 +100,7 @@ def test_no_agent_reachable(tree):
     not_understood: trap_a
     on: {yes: trap_a, no: trap_a}
 """)
-    edit(flow, "      yes: connector\n      no: stop_session", "      yes: trap_a\n      no: stop_session")
+    edit(flow, "      yes: adapter_known\n      no: stop_session", "      yes: trap_a\n      no: stop_session")
     found = problems(tree)
     assert any("'trap_a'" in p and "no agent can be reached" in p for p in found), found
 
@@ -114,9 +114,10 @@ def test_release_step_after_hazard(tree):
 
 def test_say_loop(tree):
     flow = tree / "flows" / "stuck_connector.yaml"
-    edit(flow, "    next: confirm_stopped", "    next: ccs_rigid")
+    edit(flow, "  agent:\n", "  say_a:\n    say: reassure\n    next: say_b\n  say_b:\n    say: reassure\n    next: say_a\n  agent:\n")
+    edit(flow, "      ccs: ccs_button\n      chademo", "      ccs: say_a\n      chademo")
     found = problems(tree)
-    assert any("'ccs_rigid'" in p and "loops back" in p for p in found), found
+    assert any("'say_a'" in p and "loops back" in p for p in found), found
 
 
 def test_yaml_syntax_error_points_at_the_line(tree):
@@ -170,3 +171,76 @@ def test_words_may_not_stand_for_a_release(tree):
     edit(prompts, "words:\n", "words:\n  reseat:\n    released: [free]\n")
     found = problems(tree)
     assert any("words.reseat.released" in p and "heard clearly" in p for p in found), found
+
+
+# -- the mechanisms of issue 11: variants, explain, unanswered, word answers ---------
+
+def test_a_variant_of_a_missing_key_or_connector(tree):
+    prompts = tree / "prompts" / "en-US.yaml"
+    edit(prompts, "  park: ", '  parq@tesla: "x"\n  reseat@nacs: "x"\n  park: ')
+    found = problems(tree)
+    assert any("'parq@tesla': a variant of 'parq', which is not a prompt" in p for p in found), found
+    assert any("'reseat@nacs'" in p and "'nacs' is not a connector" in p for p in found), found
+
+
+def test_every_language_has_the_same_variants(tree):
+    edit(tree / "prompts" / "es-US.yaml", "  unlock_fob@tesla: ", "  unlock_fob_tesla_old: ")
+    found = problems(tree)
+    assert any("'unlock_fob@tesla' is missing in es-US" in p for p in found), found
+
+
+def test_explain_keys_are_checked_like_say(tree):
+    edit(tree / "prompts" / "es-US.yaml", "  reseat_explain: ", "  reseat_explicar: ")
+    found = problems(tree)
+    assert any("prompt 'reseat_explain' is missing in es-US" in p for p in found), found
+
+
+def test_every_question_but_the_hazards_has_an_explain():
+    loaded = content.load(ROOT / "flows", ROOT / "prompts")
+    hazard = loaded.flow.reachable([loaded.flow.globals["hazard"]])
+    for node in loaded.flow.nodes.values():
+        if node.kind == "ask" and node.id not in hazard:
+            assert node.explain, node.id
+
+
+def test_unanswered_must_lead_to_a_question_outside_the_hazard(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "    unanswered: manual_release", "    unanswered: out_of_steps")
+    found = problems(tree)
+    assert any("'agent_rigid'" in p and "not a question" in p for p in found), found
+
+
+def test_unanswered_may_not_follow_a_hazard(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "  agent_hazard:\n    end: agent\n", "  agent_hazard:\n    end: agent\n    unanswered: manual_release\n")
+    found = problems(tree)
+    assert any("'agent_hazard'" in p and "hazard call can reach" in p for p in found), found
+    assert any("release step can be reached after a hazard" in p for p in found), found
+
+
+def test_unanswered_to_a_node_only_a_hazard_reaches(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "    unanswered: manual_release", "    unanswered: hazard")
+    found = problems(tree)
+    assert any("'agent_rigid'" in p and "only a hazard call reaches" in p for p in found), found
+
+
+def test_unanswered_belongs_on_an_agent_end(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "  released:\n    end: released\n", "  released:\n    end: released\n    unanswered: reseat\n")
+    found = problems(tree)
+    assert any("unanswered belongs on an `end: agent` node" in p for p in found), found
+
+
+def test_an_answer_beyond_yes_no_needs_words_in_every_language(tree):
+    prompts = tree / "prompts" / "es-US.yaml"
+    edit(prompts, "    no_button: [\"no tiene botón\"", "    sin_boton: [\"no tiene botón\"")
+    found = problems(tree)
+    assert any("on.no_button" in p and "missing in es-US" in p for p in found), found
+
+
+def test_station_id_before_names_questions(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "station_id_before: [session_screen,", "station_id_before: [nowhere,")
+    found = problems(tree)
+    assert any("settings.station_id_before: 'nowhere' is not a question" in p for p in found), found

@@ -4,8 +4,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT
@@ -48,15 +50,15 @@ def test_the_same_question_gets_the_same_hints_without_rebuilding_them():
 def test_turns_are_recorded_with_their_answer_and_the_call_moves_on(client, app):
     """The recorder's statements are built once; each turn's own values still land."""
     root = twiml(client.post("/voice", data=fields(CallStatus="ringing")))
-    root = twiml(client.post(action_of(root), data=fields(Digits="1")))          # the session ended
-    twiml(client.post(action_of(root), data=fields(SpeechResult="it's a CCS", Confidence="0.9")))
+    root = twiml(client.post(action_of(root), data=fields(SpeechResult="it's a CCS", Confidence="0.9")))
+    twiml(client.post(action_of(root), data=fields(Digits="1")))                  # the button is soft
     engine = app.extensions["ivr"].recorder.engine
     with engine.connect() as conn:
         call = conn.execute(select(db.calls)).mappings().one()
         turns = conn.execute(select(db.events).order_by(db.events.c.id)).mappings().all()
-    assert call["connector"] == "ccs" and call["last_node"] == "unlock_fob" and call["language"] == "en-US"
-    assert [t["digits"] for t in turns[1:]] == ["1", None]
-    assert turns[2]["speech"] == "it's a CCS" and turns[2]["intent"] == "connector_ccs"
+    assert call["connector"] == "ccs" and call["last_node"] == "ccs_soft" and call["language"] == "en-US"
+    assert [t["digits"] for t in turns[1:]] == [None, "1"]
+    assert turns[1]["speech"] == "it's a CCS" and turns[1]["intent"] == "connector_ccs"
 
 
 def test_a_duplicate_turn_does_not_move_the_call_back(client, app):
@@ -70,23 +72,37 @@ def test_a_duplicate_turn_does_not_move_the_call_back(client, app):
         assert conn.execute(select(func.count()).select_from(db.events)).scalar() == 2
 
 
-def test_first_instruction_and_key_fob_step_are_soon_enough_for_every_connector():
+@pytest.mark.parametrize("station_on", [False, True])
+def test_the_first_physical_action_within_30_seconds_for_every_connector(station_on):
     content = caller_time.load()
+    if station_on:
+        flow = caller_time.with_station(content.flow)
+        content = replace(content, flow=flow, engine=type(content.engine)(flow, content.catalogs, "en-US"))
     for connector in ("ccs", "chademo", "j1772", "tesla", "unsure"):
-        marks = caller_time.walk(connector, content)
-        first = marks[0]
-        fob = next(m for m in marks if m.label == "key-fob unlock said")
-        assert first.words <= caller_time.FIRST_INSTRUCTION_WORDS, connector
-        assert fob.seconds <= caller_time.KEY_FOB_SECONDS, connector
-        # Every release step is still there, in order after the key fob.
-        steps = [m.label for m in marks]
-        assert steps.index("key-fob unlock said") < steps.index("pressed unlock five times")
-        assert marks[-1].label == "end: agent"
+        marks = caller_time.walk(connector, content, station_on=station_on)
+        first = caller_time.first_action(marks)
+        assert first is not None and first.seconds <= caller_time.FIRST_ACTION_SECONDS, (connector, first)
+        labels = [m.label for m in marks]
+        assert marks[-1].label == "end: agent", connector
+        if station_on:
+            assert labels.index("first physical action") < labels.index("station ID confirmed"), connector
+
+
+def test_a_failed_ccs_call_reaches_a_person_within_180_seconds():
+    marks = caller_time.walk("ccs", caller_time.load())
+    labels = [m.label for m in marks]
+    assert marks[-1].label == "end: agent" and marks[-1].seconds <= caller_time.PERSON_SECONDS
+    # every step is still there, in order: diagnose, the session, the unlock steps, the last checks
+    order = ["felt the CCS release button", "checked the charger screen", "unlocked the car and pulled",
+             "pressed unlock five times", "locked and unlocked three times", "reseated the connector",
+             "checked the charge port lock", "turned off the charging schedule", "confirmed charging has stopped",
+             "felt the CCS button again"]
+    assert [label for label in labels if label in order] == order
 
 
 def test_caller_time_bench_runs_and_reports_the_targets_met():
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "caller_time.py")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "first actionable instruction" in result.stdout and "key-fob unlock said" in result.stdout
+    assert "first physical action" in result.stdout and "station ID on" in result.stdout
     assert "MISS" not in result.stdout

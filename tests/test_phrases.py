@@ -27,17 +27,26 @@ def test_longest_phrase_wins_and_ties_are_no_answer():
 
 
 @pytest.mark.parametrize("node, said, next_node", [
-    ("session_screen", "the screen says charging complete", "connector"),
+    ("session_screen", "the screen says charging complete", "adapter_check"),
     ("session_screen", "it's showing 45 percent", "stop_session"),
     ("session_screen", "no it's still charging", "stop_session"),
-    ("session_screen", "not charging anymore", "connector"),
+    ("session_screen", "not charging anymore", "adapter_check"),
+    ("session_screen", "it says ready for a new session", "adapter_check"),
     ("session_screen", "um I don't know", "stop_session"),
-    ("ccs_button", "it's rigid", "confirm_stopped"),
-    ("ccs_button", "no it's really stiff", "confirm_stopped"),
+    ("ccs_button", "it's rigid", "session_screen"),
+    ("ccs_button", "no it's really stiff", "session_screen"),
     ("ccs_button", "it's soft", "ccs_soft"),
-    ("chademo_light", "the light is on", "agent_session"),
+    ("ccs_button", "there's no button on this one", "session_screen"),
+    ("ccs_recheck", "there's no button", "manual_release"),
+    ("ccs_recheck", "still stiff", "rigid_offer"),
+    ("chademo_light", "the light is on", "chademo_lit"),
     ("chademo_light", "it's off", "chademo_release"),
+    ("chademo_lit", "it's still on", "agent_station"),
+    ("chademo_lit", "it went out", "chademo_release"),
+    ("stop_session", "it won't stop", "car_wont_stop"),
+    ("car_wont_stop", "it's still charging", "agent_session"),
     ("confirm_stopped", "not sure", "agent_session"),
+    ("rigid_offer", "no thanks, the manual release", "manual_release"),
 ])
 def test_question_words_route_the_call(engine, node, said, next_node):
     state = CallState(node=node, connector="ccs")

@@ -50,3 +50,50 @@ def test_skip_words():
 
 def test_read_back_groups_digits():
     assert station.read_back("45077") == "4 5 0, 7 7"
+
+
+# -- letters on the label: "EA 12345" ------------------------------------------------------
+
+@pytest.mark.parametrize("speech, expected", [
+    ("e a one two three four five", "EA12345"),
+    ("EA12345", "EA12345"),
+    ("EA 12345", "EA12345"),
+    ("echo alpha one two three four five", "EA12345"),
+    ("E 1 2 3 4 5", "E12345"),
+    ("E. A. 12345", "EA12345"),
+    ("station I D is E A 1 2 3 4 5", "EA12345"),
+    ("it's a 45077", "45077"),               # the article, not the letter A
+    ("e a uno dos tres cuatro cinco", "EA12345"),
+    ("ea-12345", "EA12345"),
+])
+def test_speech_keeps_the_letters(speech, expected):
+    assert station.from_speech(speech) == expected
+
+
+def test_an_id_counts_its_digits_and_allows_a_few_letters():
+    assert station.check("ea12345") == "EA12345"
+    assert station.check("EA123") is None                 # 3 digits: too few
+    assert station.check("ABCDE12345") is None            # more letters than a label carries
+    assert station.check("EA0000") is None                # all zeros
+
+
+def test_keyed_digits_are_matched_ignoring_letters():
+    known = ("EA12345", "EB22345", "EC45077", "ED45077")
+    assert station.match_keyed("12345", known) == "EA12345"
+    assert station.match_keyed("45077", known) is None    # two stations: no guess
+    assert station.match_keyed("99999", known) is None
+    assert station.match_keyed(None, known) is None
+
+
+def test_known_ids_and_the_station_question_place_from_the_settings():
+    settings = {"station_ids": ["ea-12345", "EB 22345"], "station_id_before": ["session_screen"]}
+    assert station.known_ids(settings) == ("EA12345", "EB22345")
+    assert station.asked_before(settings) == ("session_screen",)
+    assert not station.settings_problems(settings)
+    assert station.settings_problems({"station_ids": ["12"]})
+    assert station.settings_problems({"station_id_before": "session_screen"})
+
+
+def test_read_back_spells_the_letters():
+    assert station.read_back("EA12345") == "E A, 1 2 3, 4 5"
+    assert station.read_back("E12345") == "E, 1 2 3, 4 5"

@@ -444,8 +444,14 @@ def _send_text(place: Place):
 
 # -- the station ID ------------------------------------------------------------------------------
 
-def wants_station_id(state: CallState) -> bool:
-    return services().content.flow.settings.get("ask_station_id") is True and not state.station
+def wants_station_id(state: CallState, arriving_at: str | None = None) -> bool:
+    """Ask the station ID now? After the welcome (`arriving_at` None), or, with
+    settings.station_id_before, when the call first reaches one of those questions."""
+    settings = services().content.flow.settings
+    if settings.get("ask_station_id") is not True or state.station:
+        return False
+    before = station.asked_before(settings)
+    return arriving_at in before if before else arriving_at is None
 
 
 def ask_station(reply):
@@ -511,10 +517,14 @@ def station_id():
     if station.wants_skip(speech):
         _record("station:skip", node="station")
         return web.xml(_go_on(place, "station_skipped"))
-    checked = station.check(station.from_keypad(digits) or station.from_speech(speech), fewest, most)
+    keyed = station.from_keypad(digits)
+    matched = station.match_keyed(keyed, station.known_ids(content.flow.settings))
+    checked = station.check(matched or keyed or station.from_speech(speech), fewest, most)
     _record("station:heard" if checked else "station:invalid", node="station")
     if checked:
-        confirm = [_say(place, "station_confirm", station=station.read_back(checked)), _say(place, "keys_yes_no")]
+        # Keys carry no letters: a known station's ID is read back in full, else the digits as keyed.
+        said = "station_confirm_keyed" if keyed and not matched else "station_confirm"
+        confirm = [_say(place, said, station=station.read_back(checked)), _say(place, "keys_yes_no")]
         return web.xml(twiml.question(confirm, voice=web.voice_for(state.lang), timeout=OFFER_SECONDS,
                                       action=web.absolute("handoff.station_id", **state.to_params(), sc=checked,
                                                           **({"ot": str(tries)} if tries else {})),

@@ -173,6 +173,10 @@ def turn():
     reply = engine.answer(state, heard)
     record(reply, heard, state.node)
     web.alert_new_hazard(state.hazard, reply.state)
+    if reply.question is not None and reply.action.startswith("answer:") and reply.node != state.node \
+            and not reply.state.hazard \
+            and handoff_views.wants_station_id(reply.state, arriving_at=reply.node):
+        return xml(handoff_views.ask_station(reply))   # after the caller's first try (station_id_before)
     return xml(render_reply(reply))
 
 
