@@ -4,7 +4,8 @@ Run from the repo root:   python bench/understanding.py [-v]
 
 Sets: tests/data/utterances_en.tsv (ours: utterance, expecting, intent), its Spanish
 twin tests/data/utterances_es.tsv (read with the vocabulary of prompts/es-US.yaml), the
-held-out phrasings of issue 11, tests/data/heldout_en.tsv and heldout_es.tsv (two more
+held-out phrasings of issue 11, tests/data/heldout_en.tsv and heldout_es.tsv, and a second
+round written after the first vocabulary change, heldout2_en.tsv and heldout2_es.tsv (two more
 optional columns: car, the display name expected or '-' for none, and adapter, 1 or 0;
 an empty column is not checked, and a row is right only when they match too), the shared
 development set ../shared/utterances/dev.tsv (utterance, intent; the question is implied
@@ -34,6 +35,8 @@ OURS = REPO / "tests" / "data" / "utterances_en.tsv"
 OURS_ES = REPO / "tests" / "data" / "utterances_es.tsv"
 HELDOUT = REPO / "tests" / "data" / "heldout_en.tsv"
 HELDOUT_ES = REPO / "tests" / "data" / "heldout_es.tsv"
+HELDOUT2 = REPO / "tests" / "data" / "heldout2_en.tsv"     # round 2: written after the first change
+HELDOUT2_ES = REPO / "tests" / "data" / "heldout2_es.tsv"
 PROMPTS_ES = REPO / "prompts" / "es-US.yaml"
 DEV = REPO.parent / "shared" / "utterances" / "dev.tsv"
 ASR = REPO / "tests" / "data" / "asr_transcripts.tsv"
@@ -242,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         good &= report("held-out (tests/data/heldout_en.tsv)", load_labelled(HELDOUT), args.verbose)
     if HELDOUT_ES.exists():
         good &= report("held-out español (tests/data/heldout_es.tsv)", load_labelled(HELDOUT_ES),
+                       args.verbose, "es-US", spanish_vocabulary())
+    if HELDOUT2.exists():
+        good &= report("held-out, round 2 (tests/data/heldout2_en.tsv)", load_labelled(HELDOUT2), args.verbose)
+    if HELDOUT2_ES.exists():
+        good &= report("held-out español, round 2 (tests/data/heldout2_es.tsv)", load_labelled(HELDOUT2_ES),
                        args.verbose, "es-US", spanish_vocabulary())
     if DEV.exists():
         good &= report("dev (../shared/utterances/dev.tsv)", load_dev(), args.verbose)
