@@ -41,13 +41,15 @@ def test_the_contract():
 
 # --- the held-out phrasings -------------------------------------------------------------
 
-SETS = {"en": (load_labelled(DATA / "heldout_en.tsv"), en), "es": (load_labelled(DATA / "heldout_es.tsv"), es)}
+SETS = {"en": (load_labelled(DATA / "heldout_en.tsv"), en), "es": (load_labelled(DATA / "heldout_es.tsv"), es),
+        "en round 2": (load_labelled(DATA / "heldout2_en.tsv"), en),
+        "es round 2": (load_labelled(DATA / "heldout2_es.tsv"), es)}
 
 
 @pytest.mark.parametrize("name", SETS)
 def test_held_out_accuracy_with_cars_and_adapters(name):
     rows, read = SETS[name]
-    assert len(rows) >= 100
+    assert len(rows) >= 30
     misses, danger = [], []
     for utt, expecting, truth, car, adapter in rows:
         assert truth in INTENTS, utt
