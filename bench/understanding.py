@@ -187,7 +187,7 @@ def report_asr(verbose: bool) -> bool:
         total, src = e / n, "own Levenshtein"
     print(f"  word error rate {100 * total:.1f}% ({src}); by noise: " + ", ".join(
         f"{k} {100 * v[0] / v[1]:.0f}%" for k, v in sorted(by_noise.items())))
-    from ivr.understanding import _HAZARD_WORDS, _tokens  # the safety test's own view
+    from ivr.understanding import _DAMAGE_WORDS, _HAZARD_WORDS, _tokens  # the safety test's own view
     understood, kept, danger, confirm = Counter(), 0, [], 0
     for r in rows:
         got = understand(r["transcript"], CONFIDENCE, None, r["expecting"])
@@ -204,6 +204,9 @@ def report_asr(verbose: bool) -> bool:
         if (r["intent"] == "hazard" and got.intent != "hazard"
                 and _HAZARD_WORDS.intersection(_tokens(r["transcript"]))):
             why = "hazard word heard but missed"
+        if (got.intent not in ("damage", "hazard")
+                and _DAMAGE_WORDS.intersection(_tokens(r["transcript"]))):
+            why = "damage word heard but missed"
         if why:
             danger.append((why, r["phrase"], r["transcript"], r["expecting"], got))
         elif verbose and got.intent != r["intent"]:

@@ -104,11 +104,13 @@ def _intent(vocab: Vocabulary, heard: str, raw: list[str], toks: list[str], text
             confidence: float | None, expecting: str, also: Vocabulary | None,
             cars: list[tuple[str, int, int]], adapter: bool) -> tuple[str, bool]:
     plain = not corrected and not (confidence is not None and confidence < RELEASE_CONFIDENCE)
+    said = " ".join(raw)
+    candidates = [_blank_for_hazard(vocab, said)]
+    if text != said:
+        candidates.append(_blank_for_hazard(vocab, text))
+    english = _blank_for_hazard(also, said) if also is not None else None
     for tier in ("hazard", "damage"):
-        for candidate in (" ".join(raw), text):
-            if _has(vocab, tier, _blank_for_hazard(vocab, candidate)):
-                return tier, True
-        if also is not None and _has(also, tier, _blank_for_hazard(also, " ".join(raw))):
+        if any(_has(vocab, tier, c) for c in candidates) or english is not None and _has(also, tier, english):
             return tier, True
     text = _blank(vocab.rx("neutral"), text)
     command = _command(vocab, text, also)
@@ -427,15 +429,21 @@ def _connector(vocab: Vocabulary, toks: list[str], text: str,
     it ("a ccs adapter", "adaptador de ccs") is the station's plug."""
     words_ = text.split()
     inside = set()
+    # reach[p]: the furthest end of a car's name starting at or before word p; before[p]: before it
+    reach, before = [0] * (len(words_) + 1), [0] * (len(words_) + 1)
     for _car, cs, ce in cars:
         inside.update(range(cs, ce))
+        reach[cs] = max(reach[cs], ce)
+    for p in range(1, len(reach)):
+        before[p] = max(before[p - 1], reach[p - 1])
+        reach[p] = max(reach[p], before[p])
     mentions: list[tuple[str, int, int]] = []
     for name in CONNECTORS:
         for s, e in _spans(vocab, f"connector_{name}", text):
             if _negated(vocab, toks, s, e) is not None:
                 continue
-            if any(cs <= s and e <= ce and (cs, ce) != (s, e) for _car, cs, ce in cars):
-                continue        # part of a car's name, which is never a connector
+            if reach[s] > e or before[s] >= e:
+                continue        # inside a longer car's name ("tesla model 3"): never a connector
             mentions.append((f"connector_{name}", s, e))
     found = {m[0] for m in mentions}
     if len(found) > 1 and adapter:
@@ -460,11 +468,15 @@ def _connector(vocab: Vocabulary, toks: list[str], text: str,
 def _with_adapter(vocab: Vocabulary, words_: list[str], mentions: list[tuple[str, int, int]]) -> str | None:
     """The one connector named right with an adapter (at most two words apart), or None."""
     best: dict[str, int] = {}
+    ending: dict[int, list[str]] = {}
+    starting: dict[int, list[str]] = {}
+    for name, ms, me in mentions:
+        ending.setdefault(me, []).append(name)
+        starting.setdefault(ms, []).append(name)
     for _s, e in _spans(vocab, "adapter", " ".join(words_)):
         at = e - 1                      # the adapter itself: a phrase may start with its verb
-        for name, ms, me in mentions:
-            gap = at - me if me <= at else ms - at - 1
-            if 0 <= gap <= 2:
+        for gap in range(3):            # "ccs adapter", "adaptador de ccs": at most two words apart
+            for name in ending.get(at - gap, []) + starting.get(at + 1 + gap, []):
                 best[name] = min(gap, best.get(name, gap))
     if not best:
         return None

@@ -120,8 +120,9 @@ def _tokens(heard: str) -> list[str]:
 
 
 def __getattr__(name: str):
-    if name == "_HAZARD_WORDS":    # English's single hazard words (tests pick rows with them)
-        return frozenset(p for p in english().phrases["hazard"] if not is_pattern(p) and " " not in p)
+    if name in ("_HAZARD_WORDS", "_DAMAGE_WORDS"):    # English's single words of a tier (tests pick rows with them)
+        tier = "hazard" if name == "_HAZARD_WORDS" else "damage"
+        return frozenset(p for p in english().phrases[tier] if not is_pattern(p) and " " not in p)
     raise AttributeError(name)
 
 

@@ -332,8 +332,9 @@ def test_hints_have_the_new_short_phrases():
 
 # --- long input ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("unit", ["it ", "no ", "wait ", "not ", "the cable is ", "tesla model ", "a ", "no sé ",
-                                  "hot ", "i do not know "])
+@pytest.mark.parametrize("unit", ["it ", "no ", "wait ", "not ", "please ", "so ", "the cable is ", "tesla model ",
+                                  "tesla model 3 ", "a tesla with a ccs adapter ", "a ", "no sé ", "hot ",
+                                  "i do not know "])
 def test_a_long_input_returns(unit):
     """60 kB of one word: every reader path is linear (the web layer caps the input too)."""
     text = unit * (60_000 // len(unit))
