@@ -3,14 +3,20 @@
 Run from the repo root:   python bench/understanding.py [-v]
 
 Sets: tests/data/utterances_en.tsv (ours: utterance, expecting, intent), its Spanish
-twin tests/data/utterances_es.tsv (read with the vocabulary of prompts/es-US.yaml), the shared
+twin tests/data/utterances_es.tsv (read with the vocabulary of prompts/es-US.yaml), the
+held-out phrasings of issue 11, tests/data/heldout_en.tsv and heldout_es.tsv, and a second
+round written after the first vocabulary change, heldout2_en.tsv and heldout2_es.tsv (two more
+optional columns: car, the display name expected or '-' for none, and adapter, 1 or 0;
+an empty column is not checked, and a row is right only when they match too), the shared
 development set ../shared/utterances/dev.tsv (utterance, intent; the question is implied
 by the intent, and commands/unclear rows are tried under every kind of question), and
 the recogniser fixtures tests/data/asr_transcripts.tsv (bench/asr/make_fixtures.py).
 
 Dangerous errors: a still_stuck answer taken as released; any other non-release answer
-taken as a *certain* release; a hazard missed; an agent request missed.
-Exit status 1 when a target is missed (>= 97% overall, 100% hazard and agent, 0 dangerous).
+taken as a *certain* release; a hazard missed; damage missed (read as anything but damage
+or a hazard); ambiguous heat read as anything but heat or a hazard; an agent request missed.
+Exit status 1 when a target is missed (>= 97% overall, 100% hazard, damage and agent,
+0 dangerous).
 """
 from __future__ import annotations
 
@@ -27,6 +33,10 @@ from ivr.understanding import EXPECTATIONS, understand  # noqa: E402
 
 OURS = REPO / "tests" / "data" / "utterances_en.tsv"
 OURS_ES = REPO / "tests" / "data" / "utterances_es.tsv"
+HELDOUT = REPO / "tests" / "data" / "heldout_en.tsv"
+HELDOUT_ES = REPO / "tests" / "data" / "heldout_es.tsv"
+HELDOUT2 = REPO / "tests" / "data" / "heldout2_en.tsv"     # round 2: written after the first change
+HELDOUT2_ES = REPO / "tests" / "data" / "heldout2_es.tsv"
 PROMPTS_ES = REPO / "prompts" / "es-US.yaml"
 DEV = REPO.parent / "shared" / "utterances" / "dev.tsv"
 ASR = REPO / "tests" / "data" / "asr_transcripts.tsv"
@@ -51,10 +61,24 @@ def read_rows(path: Path) -> list[list[str]]:
 
 
 def load_ours(path: Path = OURS) -> list[tuple[str, str, str]]:
+    """(utterance, expecting, intent) of a labelled set; further columns are ignored."""
+    return [row[:3] for row in load_labelled(path)]
+
+
+def load_labelled(path: Path = OURS) -> list[tuple[str, str, str, str | None, bool | None]]:
+    """(utterance, expecting, intent, car, adapter) of a labelled set.
+
+    car: the display name expected, "" for none ('-' in the file), None when not checked;
+    adapter: True/False, None when not checked."""
     rows = read_rows(path)
     if rows and rows[0][:3] == ["utterance", "expecting", "intent"]:
         rows = rows[1:]
-    return [(u, e, i) for u, e, i, *_ in rows]
+    out = []
+    for u, e, i, *more in rows:
+        car = more[0].strip() if more and more[0].strip() else None
+        flag = more[1].strip() if len(more) > 1 and more[1].strip() else None
+        out.append((u, e, i, "" if car == "-" else car, None if flag is None else flag in ("1", "yes", "true")))
+    return out
 
 
 def load_dev(path: Path = DEV) -> list[tuple[str, str, str]]:
@@ -70,7 +94,11 @@ def dangerous(truth: str, expecting: str, got) -> str | None:
     """Why a result is dangerous, or None."""
     if truth == "hazard" and got.intent != "hazard":
         return "hazard missed"
-    if truth == "agent" and got.intent not in ("agent", "hazard"):
+    if truth == "damage" and got.intent not in ("damage", "hazard"):
+        return "damage missed"
+    if truth == "hot_unsure" and got.intent not in ("hot_unsure", "hazard"):
+        return "heat missed"
+    if truth == "agent" and got.intent not in ("agent", "hazard", "damage"):
         return "agent missed"
     if got.intent == "released" and truth != "released":
         if truth == "still_stuck":
@@ -90,13 +118,15 @@ def spanish_vocabulary():
 def evaluate(rows, confidence: float | None = CONFIDENCE, language: str = "en-US", vocabulary=None):
     per = defaultdict(Counter)
     errors, danger = [], []
-    for utt, exp, truth in rows:
+    for utt, exp, truth, *more in rows:
         got = understand(utt, confidence, None, exp, language, vocabulary)
-        ok = got.intent == truth
+        car, adapter = (more + [None, None])[:2]
+        ok = (got.intent == truth and (car is None or (getattr(got, "car", None) or "") == car)
+              and (adapter is None or bool(getattr(got, "adapter", False)) == adapter))
         per[truth]["n"] += 1
         per[truth]["ok"] += ok
         if not ok:
-            errors.append((utt, exp, truth, got.intent))
+            errors.append((utt, exp, truth, got.intent, getattr(got, "car", None), getattr(got, "adapter", None)))
         why = dangerous(truth, exp, got)
         if why:
             danger.append((why, utt, exp, got.intent, got.certain))
@@ -119,8 +149,8 @@ def report(name: str, rows, verbose: bool, language: str = "en-US", vocabulary=N
     if verbose:
         for e in errors:
             print("    miss", e)
-    hz, ag = per.get("hazard", Counter(n=1, ok=1)), per.get("agent", Counter(n=1, ok=1))
-    return acc >= 0.97 and not danger and hz["ok"] == hz["n"] and ag["ok"] == ag["n"]
+    must = [per.get(i, Counter(n=1, ok=1)) for i in ("hazard", "damage", "agent")]
+    return acc >= 0.97 and not danger and all(c["ok"] == c["n"] for c in must)
 
 
 def wer(ref: str, hyp: str) -> tuple[int, int]:
@@ -157,7 +187,7 @@ def report_asr(verbose: bool) -> bool:
         total, src = e / n, "own Levenshtein"
     print(f"  word error rate {100 * total:.1f}% ({src}); by noise: " + ", ".join(
         f"{k} {100 * v[0] / v[1]:.0f}%" for k, v in sorted(by_noise.items())))
-    from ivr.understanding import _HAZARD_WORDS, _tokens  # the safety test's own view
+    from ivr.understanding import _DAMAGE_WORDS, _HAZARD_WORDS, _tokens  # the safety test's own view
     understood, kept, danger, confirm = Counter(), 0, [], 0
     for r in rows:
         got = understand(r["transcript"], CONFIDENCE, None, r["expecting"])
@@ -174,6 +204,9 @@ def report_asr(verbose: bool) -> bool:
         if (r["intent"] == "hazard" and got.intent != "hazard"
                 and _HAZARD_WORDS.intersection(_tokens(r["transcript"]))):
             why = "hazard word heard but missed"
+        if (got.intent not in ("damage", "hazard")
+                and _DAMAGE_WORDS.intersection(_tokens(r["transcript"]))):
+            why = "damage word heard but missed"
         if why:
             danger.append((why, r["phrase"], r["transcript"], r["expecting"], got))
         elif verbose and got.intent != r["intent"]:
@@ -211,6 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     if OURS_ES.exists():
         good &= report("español (tests/data/utterances_es.tsv)", load_ours(OURS_ES), args.verbose,
                        "es-US", spanish_vocabulary())
+    if HELDOUT.exists():
+        good &= report("held-out (tests/data/heldout_en.tsv)", load_labelled(HELDOUT), args.verbose)
+    if HELDOUT_ES.exists():
+        good &= report("held-out español (tests/data/heldout_es.tsv)", load_labelled(HELDOUT_ES),
+                       args.verbose, "es-US", spanish_vocabulary())
+    if HELDOUT2.exists():
+        good &= report("held-out, round 2 (tests/data/heldout2_en.tsv)", load_labelled(HELDOUT2), args.verbose)
+    if HELDOUT2_ES.exists():
+        good &= report("held-out español, round 2 (tests/data/heldout2_es.tsv)", load_labelled(HELDOUT2_ES),
+                       args.verbose, "es-US", spanish_vocabulary())
     if DEV.exists():
         good &= report("dev (../shared/utterances/dev.tsv)", load_dev(), args.verbose)
     else:

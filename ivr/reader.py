@@ -6,15 +6,23 @@ The rules live here, once, for every language; the words come from data:
    expanded), fix the recogniser's known spellings (`spellings`, `misheard`,
    `misheard_start`), and, for long unknown words only, a strict fuzzy match to
    the language's command and stuck words; release words are never fuzz targets.
-2. Commands first: hazard > agent > wait > repeat > back > help > another
-   language. A hazard phrase anywhere wins, and no negation cancels it. The
-   hazard and agent words of `also` (English) count in every language.
+2. Commands first: hazard (the fire tier) > damage > agent > emergency stop >
+   roadside > ambiguous heat > wait > repeat > explain > back > help > another
+   language. A hazard or damage phrase anywhere wins, and no negation cancels
+   it. The hazard, damage and agent words of `also` (English) count in every
+   language. A release said in the same breath as a wait ("hang on, it's
+   out") is a release, never certain.
 3. The answer to the question asked, with negation scope: a negated release
    ("no salió", "it won't come out") is stuck, a negated stuck state ("ya no
    está atascado", "not stuck anymore") is a release that is never certain, and
    `still_stuck` words ("sigue", "still") make it stuck whatever else is said.
 4. A release is certain only when it is a completed release phrase, at a good
    Confidence, with no doubt word, no correction and little else said.
+5. Alongside the intent (`read_all`): the car named (`cars`, the language's
+   and `also`'s; the most specific name wins), which is never a connector, and
+   whether an adapter is in use. At the connector question a connector named
+   inside a car's name ("Tesla Model 3") does not count, and a connector named
+   with the adapter ("a Tesla with a CCS adapter") is the station's plug.
 
 A language chooses how far a negation reaches: across its `bridge` words only,
 the negator taken with what it negates ("no se mueve"); or, when it lists
@@ -37,6 +45,17 @@ from .vocabulary import CONNECTORS, Vocabulary, fold, is_pattern, words
 #: Below this Confidence (or without one) a release is never certain.
 RELEASE_CONFIDENCE = 0.6
 _REACH = 4          # how many words before a phrase a negator may stand
+_KEY_WORDS = 10     # the most words a spoken key comes with ("i will press option number one please")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one utterance says: the intent, whether a release is certain, the car, the adapter."""
+
+    intent: str
+    certain: bool
+    car: str | None = None
+    adapter: bool = False
 
 
 @dataclass
@@ -56,30 +75,55 @@ class _Answer:
 
 def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str,
          also: Vocabulary | None = None) -> tuple[str, bool]:
-    """(intent, certain) of one utterance. `heard` keeps its accents.
+    """(intent, certain) of one utterance (see `read_all`)."""
+    got = read_all(vocab, heard, confidence, expecting, also)
+    return got.intent, got.certain
+
+
+def read_all(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str,
+             also: Vocabulary | None = None) -> Reading:
+    """The Reading of one utterance. `heard` keeps its accents.
 
     A spoken key comes back as 'key:<key>' for the caller to map."""
     raw = tokens(vocab, heard)
     toks, corrected = _correct(vocab, raw)
-    text = " ".join(toks)
-    plain = not corrected and not (confidence is not None and confidence < RELEASE_CONFIDENCE)
     if not toks:
-        return "unclear", True
-    for candidate in (" ".join(raw), text):
-        if _has(vocab, "hazard", _blank(vocab.rx("neutral"), candidate)):
-            return "hazard", True
-    if also is not None and _has(also, "hazard", " ".join(raw)):
-        return "hazard", True
+        return Reading("unclear", True)
+    text = " ".join(toks)
+    cars = [c for c in _cars(vocab, also, text) if _negated(vocab, toks, c[1], c[2]) is None]
+    car = cars[0][0] if cars else None
+    adapter = _adapter(vocab, toks, text)
+    intent, certain = _intent(vocab, heard, raw, toks, text, corrected, confidence, expecting, also,
+                              cars, adapter)
+    if intent == "unclear" and car is not None and not _has(vocab, "unsure", text):
+        intent, certain = "car", True       # a car named, and nothing else understood
+    return Reading(intent, certain, car, adapter)
+
+
+def _intent(vocab: Vocabulary, heard: str, raw: list[str], toks: list[str], text: str, corrected: bool,
+            confidence: float | None, expecting: str, also: Vocabulary | None,
+            cars: list[tuple[str, int, int]], adapter: bool) -> tuple[str, bool]:
+    plain = not corrected and not (confidence is not None and confidence < RELEASE_CONFIDENCE)
+    said = " ".join(raw)
+    candidates = [_blank_for_hazard(vocab, said)]
+    if text != said:
+        candidates.append(_blank_for_hazard(vocab, text))
+    english = _blank_for_hazard(also, said) if also is not None else None
+    for tier in ("hazard", "damage"):
+        if any(_has(vocab, tier, c) for c in candidates) or english is not None and _has(also, tier, english):
+            return tier, True
     text = _blank(vocab.rx("neutral"), text)
     command = _command(vocab, text, also)
+    if command == "wait" and _release_with_wait(vocab, heard, text):
+        return "released", False        # "hang on, it's out": a release, always confirmed
     if command is not None:
-        return command, plain or command == "agent"
+        return command, plain or command in _ALWAYS_CERTAIN
     key = _spoken_key(vocab, toks)
     if key is not None:
         return f"key:{key}", plain
 
     if expecting == "connector":
-        found = _connector(vocab, toks, text)
+        found = _connector(vocab, toks, text, cars, adapter)
         if found is not None:
             return found[0], plain and found[1]
         if _sentence_scope(vocab):
@@ -99,6 +143,8 @@ def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str
             if a.rest > 4 and a.weak:
                 return "unclear", True
             return "released", _certain(vocab, a, heard, toks, confidence, corrected)
+        if _dont_know(a):
+            return "dont_know", True
         if a.unsure or (a.yes and a.no):
             return "unclear", True
         if a.rest > (0 if a.yes and not a.no else 3):
@@ -112,6 +158,8 @@ def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str
     if expecting == "yes_no":
         if _sentence_scope(vocab):      # yes and no words anywhere answer it
             a = _markers(vocab, " ".join(toks), _Answer(released=a.released, stuck=a.stuck))
+        if _dont_know(a):
+            return "dont_know", True
         if a.rest > 3 or a.unsure and not (a.yes or a.no):
             return "unclear", True
         if a.stuck and not a.released and (a.yes or not _sentence_scope(vocab)):
@@ -127,7 +175,7 @@ def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str
         return "unclear", True
 
     # "any": no particular question -- a command (handled above) or any clear answer
-    found = _connector(vocab, toks, text)
+    found = _connector(vocab, toks, text, cars, adapter)
     if found is not None and found[0] != "unclear":
         return found[0], plain and found[1]
     if a.stuck and not a.released:
@@ -141,6 +189,15 @@ def read(vocab: Vocabulary, heard: str, confidence: float | None, expecting: str
     if a.no and not a.yes:
         return "no", plain
     return "unclear", True
+
+
+#: Commands acted on whatever the Confidence (the others are certain only when plain).
+_ALWAYS_CERTAIN = ("agent", "emergency_stop", "roadside", "hot_unsure")
+
+
+def _dont_know(a: "_Answer") -> bool:
+    """'I don't know' and nothing else: no yes, no no, no release or stuck state."""
+    return a.unsure and not (a.yes or a.no or a.released or a.stuck) and a.rest <= 5
 
 
 def _sentence_scope(vocab: Vocabulary) -> bool:
@@ -217,8 +274,8 @@ def _correct(vocab: Vocabulary, toks: list[str]) -> tuple[list[str], bool]:
         corrected |= fixed
     leading = vocab.words_of("leading_fillers")
     if leading and kept and kept[0] in leading:
-        while kept and kept[0] in leading:
-            kept.pop(0)
+        first = next((i for i, t in enumerate(kept) if t not in leading), len(kept))
+        kept = kept[first:]
         kept, fixed = _fix_start(vocab, kept)
         corrected |= fixed
     return kept, corrected
@@ -250,6 +307,7 @@ def _fuzz_targets(vocab: Vocabulary) -> tuple[tuple[str, ...], frozenset[str]]:
     known |= set(vocab.spellings) | {w for v in vocab.spellings.values() for w in v.split()}
     known |= {w for ps in (*vocab.connectors.values(), *vocab.languages.values()) for p in ps for w in words(p)}
     known |= {w for k in vocab.folded_keys for w in k.split()}
+    known |= {w for ps in vocab.cars.values() for p in ps for w in words(p)}
     return targets, frozenset(known)
 
 
@@ -280,9 +338,11 @@ def _spans(vocab: Vocabulary, name: str, text: str) -> list[tuple[int, int]]:
     """Word spans of a category's matches, matcher after matcher (see vocabulary.matchers)."""
     out = []
     for rx in vocab.rx_sequence(name):
+        at, words_before = 0, 0         # counted as the matches go: linear, not per match
         for m in rx.finditer(text):
-            start = text.count(" ", 0, m.start())
-            out.append((start, start + m.group(0).count(" ") + 1))
+            words_before += text.count(" ", at, m.start())
+            at = m.start()
+            out.append((words_before, words_before + m.group(0).count(" ") + 1))
     return out
 
 
@@ -303,10 +363,15 @@ def _command(vocab: Vocabulary, text: str, also: Vocabulary | None) -> str | Non
         return "agent"
     if _has(vocab, "agent_weak", text) and (_has(vocab, "agent_request", text) or len(text.split()) <= 3):
         return "agent"
+    for name in ("emergency_stop", "roadside", "hot_unsure"):
+        if _has(vocab, name, text):
+            return name
     if _has(vocab, "wait", text):
         return "wait"
     if _has(vocab, "repeat", text) or _alone(vocab, "repeat_alone", text):
         return "repeat"
+    if _has(vocab, "explain", text):
+        return "explain"
     if _has(vocab, "back", text) or _alone(vocab, "back_alone", text):
         return "back"
     negated = _has(vocab, "help_negated", text)
@@ -320,6 +385,8 @@ def _command(vocab: Vocabulary, text: str, also: Vocabulary | None) -> str | Non
 
 def _spoken_key(vocab: Vocabulary, toks: list[str]) -> str | None:
     """The key of "press one", "oprima el uno": prefixes and suffixes dropped."""
+    if len(toks) > _KEY_WORDS:
+        return None                     # not a spoken key (and no loop over a long input)
     spoken = " ".join(toks)
     for name, at_start in (("key_prefix", True), ("key_suffix", False)):
         rx = vocab.rx(name)
@@ -355,13 +422,34 @@ def _negated(vocab: Vocabulary, toks: list[str], start: int, end: int) -> int | 
     return None
 
 
-def _connector(vocab: Vocabulary, toks: list[str], text: str) -> tuple[str, bool] | None:
-    """(connector intent, not guessed) -- negated names ("not a tesla") are dropped."""
-    found: set[str] = set()
+def _connector(vocab: Vocabulary, toks: list[str], text: str,
+               cars: list[tuple[str, int, int]] = (), adapter: bool = False) -> tuple[str, bool] | None:
+    """(connector intent, not guessed) -- negated names ("not a tesla") are dropped, and so
+    are names inside a car's name ("tesla model 3"); with an adapter, the name said with
+    it ("a ccs adapter", "adaptador de ccs") is the station's plug."""
+    words_ = text.split()
+    inside = set()
+    # reach[p]: the furthest end of a car's name starting at or before word p; before[p]: before it
+    reach, before = [0] * (len(words_) + 1), [0] * (len(words_) + 1)
+    for _car, cs, ce in cars:
+        inside.update(range(cs, ce))
+        reach[cs] = max(reach[cs], ce)
+    for p in range(1, len(reach)):
+        before[p] = max(before[p - 1], reach[p - 1])
+        reach[p] = max(reach[p], before[p])
+    mentions: list[tuple[str, int, int]] = []
     for name in CONNECTORS:
         for s, e in _spans(vocab, f"connector_{name}", text):
-            if _negated(vocab, toks, s, e) is None:
-                found.add(f"connector_{name}")
+            if _negated(vocab, toks, s, e) is not None:
+                continue
+            if reach[s] > e or before[s] >= e:
+                continue        # inside a longer car's name ("tesla model 3"): never a connector
+            mentions.append((f"connector_{name}", s, e))
+    found = {m[0] for m in mentions}
+    if len(found) > 1 and adapter:
+        near = _with_adapter(vocab, words_, mentions)
+        if near is not None:
+            return near, True
     if len(found) == 1:
         return found.pop(), True
     if len(found) > 1:
@@ -369,10 +457,70 @@ def _connector(vocab: Vocabulary, toks: list[str], text: str) -> tuple[str, bool
     for name, target in _connector_names(vocab):   # one garbled long name: "chade mo", "shademo"
         for n in (1, 2, 3):
             for i in range(len(toks) - n + 1):
+                if inside.intersection(range(i, i + n)):
+                    continue
                 joined = "".join(toks[i:i + n])
                 if len(joined) >= 5 and fuzz.ratio(joined, target) >= 80:
                     return f"connector_{name}", False
     return None
+
+
+def _with_adapter(vocab: Vocabulary, words_: list[str], mentions: list[tuple[str, int, int]]) -> str | None:
+    """The one connector named right with an adapter (at most two words apart), or None."""
+    best: dict[str, int] = {}
+    ending: dict[int, list[str]] = {}
+    starting: dict[int, list[str]] = {}
+    for name, ms, me in mentions:
+        ending.setdefault(me, []).append(name)
+        starting.setdefault(ms, []).append(name)
+    for _s, e in _spans(vocab, "adapter", " ".join(words_)):
+        at = e - 1                      # the adapter itself: a phrase may start with its verb
+        for gap in range(3):            # "ccs adapter", "adaptador de ccs": at most two words apart
+            for name in ending.get(at - gap, []) + starting.get(at + 1 + gap, []):
+                best[name] = min(gap, best.get(name, gap))
+    if not best:
+        return None
+    closest = min(best.values())
+    winners = [n for n, g in best.items() if g == closest]
+    return winners[0] if len(winners) == 1 else None
+
+
+def _adapter(vocab: Vocabulary, toks: list[str], text: str) -> bool:
+    """Is an adapter in use? An adapter named and not negated ("no adapter", "sin adaptador")."""
+    return any(_negated(vocab, toks, s, e) is None for s, e in _spans(vocab, "adapter", text))
+
+
+def _cars(vocab: Vocabulary, also: Vocabulary | None, text: str) -> list[tuple[str, int, int]]:
+    """(display name, start, end) of each car named, the longest first: the first is the car.
+
+    The language's own names, then `also`'s (English's list counts in every language)."""
+    found: list[tuple[str, int, int]] = []
+    for v in (vocab, also) if also is not None else (vocab,):
+        if not v.cars or not _has(v, "cars", text):
+            continue
+        for name in v.cars:
+            for s, e in _spans(v, f"car:{name}", text):
+                found.append((name, s, e))
+    found.sort(key=lambda c: c[1] - c[2])       # stable: longest first, then as listed
+    return found
+
+
+def _blank_for_hazard(vocab: Vocabulary, text: str) -> str:
+    """The text a hazard or damage phrase is looked for in: without the phrases that hold a
+    hazard word but are not one ('neutral': 'emergency release'; 'emergency_stop')."""
+    return _blank(vocab.rx("emergency_stop"), _blank(vocab.rx("neutral"), text))
+
+
+def _release_with_wait(vocab: Vocabulary, heard: str, text: str) -> bool:
+    """'Wait, yes! it came out': a completed release, and no doubt, besides the wait."""
+    rest = _blank(vocab.rx("wait"), text)
+    a = _read_answer(vocab, rest)
+    if not a.released or not a.done or a.stuck or a.unsure or a.no or a.reversal or a.weak:
+        return False
+    doubt = vocab.words_of("doubt") - vocab.words_of("negators")
+    if any(t in doubt for t in rest.split()):
+        return False
+    return not vocab.words_of("doubt_written").intersection(heard.lower().split())
 
 
 @lru_cache(maxsize=64)

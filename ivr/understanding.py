@@ -6,10 +6,20 @@ Confidence, Digits) plus the kind of question that was asked to one intent.
 Speech in every language is read by ivr.reader with that language's vocabulary (the
 `understanding:` section of prompts/<language>.yaml; English's is prompts/en-US.yaml,
 loaded once).  The rules (ivr/reader.py), in short: normalise and correct known
-mishearings, never inferring a release; commands first (hazard > agent > wait > repeat >
-back > help > another language), a hazard word wins whatever surrounds it, and English
-hazard and agent words count in every language; then the answer to the question asked,
-with negation scope and contradictions resolved in favour of "still stuck".
+mishearings, never inferring a release; commands first (hazard > damage > agent >
+emergency_stop > roadside > hot_unsure > wait > repeat > explain > back > help > another
+language), a hazard or damage word wins whatever surrounds it, and English hazard, damage
+and agent words count in every language; then the answer to the question asked, with
+negation scope and contradictions resolved in favour of "still stuck".  "I don't know"
+to a yes/no or release question is `dont_know` (to the connector question,
+`connector_unsure`); a release said with a wait ("hang on, it's out") is `released`,
+never certain.
+
+Besides the intent: `car`, the display name of a car the caller named (the `cars:`
+mapping of the prompts files; English's names count in every language), never taken for
+a connector (a car named with nothing else understood is the intent `car`); and
+`adapter`, whether the caller said an adapter is in use ("a Tesla with a CCS adapter" is
+connector_ccs with adapter=True).
 
 Certainty
 ---------
@@ -41,7 +51,10 @@ __all__ = ["INTENTS", "EXPECTATIONS", "Understanding", "understand", "hints",
 
 INTENTS = ("yes", "no", "released", "still_stuck", "repeat", "back", "wait", "help",
            "agent", "hazard", "connector_ccs", "connector_chademo", "connector_j1772",
-           "connector_tesla", "connector_unsure", "spanish", "unclear", "silence")
+           "connector_tesla", "connector_unsure", "spanish", "unclear", "silence",
+           # issue 11: in priority order hazard > damage > agent > emergency_stop > roadside
+           # > hot_unsure > wait/repeat/explain/back/help/language > the answer
+           "damage", "emergency_stop", "roadside", "hot_unsure", "explain", "dont_know", "car")
 EXPECTATIONS = ("yes_no", "released", "connector", "any")
 
 #: Below this Confidence (or without one) a "released" is never certain.
@@ -56,8 +69,8 @@ class Understanding:
     intent: str        # one of INTENTS, or language_<tag> (another language asked for)
     certain: bool      # False => the engine confirms before acting on 'released'
     heard: str         # what was said/pressed, normalised, for the records ("" on silence)
-    car: str | None = None   # a car the caller named ("Nissan Leaf"); never a connector by itself
-    adapter: bool = False    # "with a CCS adapter"
+    car: str | None = None   # the car named ("Nissan Leaf"), never a connector by itself
+    adapter: bool = False    # an adapter is in use ("a Tesla with a CCS adapter")
 
 
 # ---------------------------------------------------------------------------------------
@@ -107,8 +120,9 @@ def _tokens(heard: str) -> list[str]:
 
 
 def __getattr__(name: str):
-    if name == "_HAZARD_WORDS":    # English's single hazard words (tests pick rows with them)
-        return frozenset(p for p in english().phrases["hazard"] if not is_pattern(p) and " " not in p)
+    if name in ("_HAZARD_WORDS", "_DAMAGE_WORDS"):    # English's single words of a tier (tests pick rows with them)
+        tier = "hazard" if name == "_HAZARD_WORDS" else "damage"
+        return frozenset(p for p in english().phrases[tier] if not is_pattern(p) and " " not in p)
     raise AttributeError(name)
 
 
@@ -134,13 +148,14 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
     vocabulary = _vocabulary_for(language, vocabulary)
     heard = _heard(speech)
     also = english() if vocabulary.language != english().language else None
-    intent, certain = reader.read(vocabulary, heard, confidence, expecting, also=also)
+    got = reader.read_all(vocabulary, heard, confidence, expecting, also=also)
+    intent, certain = got.intent, got.certain
     if intent.startswith("key:"):
         intent = _key_intent(intent[4:], expecting)
         certain = certain and intent != "released"
     elif intent == "language_es-US" and _english(vocabulary.language):
         intent = "spanish"             # English's name for it, as the keypad's (9)
-    return Understanding(intent, certain, heard)
+    return Understanding(intent, certain, heard, got.car, got.adapter)
 
 
 @lru_cache(maxsize=64)

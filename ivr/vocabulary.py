@@ -26,7 +26,15 @@ from .yamlfile import LineDict, SourceError
 # Lists of phrases, by what they mean.
 CATEGORIES = {
     # commands, whatever the question
-    "hazard": "danger: smoke, sparks, burning, heat, a shock (never cancelled by 'no')",
+    "hazard": "fire tier: smoke, fire, sparks, a burning smell, melting, a hissing or swelling battery, a shock "
+              "(never cancelled by 'no')",
+    "damage": "damage tier: a cracked or broken cable, handle or plug, exposed wires, water in the port "
+              "(never cancelled by 'no')",
+    "emergency_stop": "the station's emergency stop was pressed ('paro de emergencia'): not a hazard",
+    "roadside": "the caller is in traffic ('blocking traffic', 'on the shoulder')",
+    "hot_unsure": "heat that does not say smoke, fire, burning or melting ('it's hot out here'): one question",
+    "explain": "what does that mean: the step again, explained",
+    "adapter": "an adapter between the plug and the car ('adaptador'); negated ('no adapter') it is none",
     "agent": "a request for a person, on its own ('agente', 'operador')",
     "agent_weak": "a person, only when asked for ('persona', 'alguien') or in a short answer",
     "agent_request": "words that ask for something ('hablar', 'quiero', 'páseme')",
@@ -71,6 +79,7 @@ CATEGORIES = {
 }
 MAPPINGS = {
     "connectors": "connector (ccs, chademo, j1772, tesla) -> phrases naming it",
+    "cars": "a car's display name -> phrases naming it ('Nissan Leaf': [nissan leaf, leaf]); never a connector",
     "languages": "language tag -> phrases asking for it ('inglés')",
     "keys": "spoken key -> key ('uno': 1, 'asterisco': '*')",
     "misheard": "what the recogniser writes -> the word meant ('atascao': atascado)",
@@ -141,11 +150,14 @@ class Vocabulary:
     spellings: Mapping[str, str] = field(default_factory=dict)
     misheard_start: Mapping[str, str] = field(default_factory=dict)
     contractions: Mapping[str, str] = field(default_factory=dict)
+    cars: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         lists = {name: self.phrases.get(name, ()) for name in CATEGORIES}
         lists.update({f"connector_{c}": p for c, p in self.connectors.items()})
         lists.update({f"language_{t}": p for t, p in self.languages.items()})
+        lists.update({f"car:{name}": p for name, p in self.cars.items()})
+        lists["cars"] = tuple(p for phrases in self.cars.values() for p in phrases)   # any car at all
         object.__setattr__(self, "_compiled", MappingProxyType({n: matcher(p) for n, p in lists.items()}))
         object.__setattr__(self, "_sequences", MappingProxyType({n: matchers(p) for n, p in lists.items()}))
         per_category = {name: frozenset(w for p in self.phrases.get(name, ()) for w in words(p))
@@ -200,6 +212,11 @@ def parse(language: str, understanding, hints, path: str, line: int = 1) -> Voca
         if str(name) not in CONNECTORS:
             raise SourceError(path, where("connectors"), f"understanding.connectors.{name}: expected one of {', '.join(CONNECTORS)}")
         connectors[str(name)] = _phrase_list(value, path, where("connectors"), f"understanding.connectors.{name}")
+    cars = {}
+    for name, value in (maps.get("cars") or {}).items():
+        if not str(name).strip():
+            raise SourceError(path, where("cars"), "understanding.cars: a car needs a display name")
+        cars[str(name)] = _phrase_list(value, path, where("cars"), f"understanding.cars.{name}")
     languages = {}
     for tag, value in (maps.get("languages") or {}).items():
         if not re.match(r"^[a-z]{2}-[A-Z]{2}$", str(tag)):
@@ -220,7 +237,7 @@ def parse(language: str, understanding, hints, path: str, line: int = 1) -> Voca
               for k, v in (maps.get("misheard_start") or {}).items()}
     contractions = {str(k).lower(): str(v).lower() for k, v in (maps.get("contractions") or {}).items()}
     for name, value in (*phrases.items(), ("misheard_start", starts), *((f"connectors.{c}", p) for c, p in
-                        (maps.get("connectors") or {}).items())):
+                        (maps.get("connectors") or {}).items()), *((f"cars.{c}", p) for c, p in cars.items())):
         for p in value if isinstance(value, (tuple, list)) else value.keys():
             if is_pattern(str(p)):
                 try:
@@ -243,7 +260,7 @@ def parse(language: str, understanding, hints, path: str, line: int = 1) -> Voca
     return Vocabulary(language, MappingProxyType(phrases), MappingProxyType(connectors),
                       MappingProxyType(languages), MappingProxyType(keys), MappingProxyType(misheard),
                       MappingProxyType(hint_lists), MappingProxyType(spellings), MappingProxyType(starts),
-                      MappingProxyType(contractions))
+                      MappingProxyType(contractions), MappingProxyType(cars))
 
 
 def _phrase_list(value, path: str, line: int, where: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ its word error rate), so these tests assert SAFETY, not accuracy:
 - a true still-stuck answer is never understood as released when its transcript still
   says "stuck"/"won't"/"not";
 - a hazard phrase whose transcript still contains a hazard word is a hazard, and "no" or
-  "not" around it never cancels it.
+  "not" around it never cancels it; a damage word that survives is damage (or a hazard).
 CI has no flite or PocketSphinx: only the committed TSV is read.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.understanding import _HAZARD_WORDS, _tokens, understand
+from ivr.understanding import _DAMAGE_WORDS, _HAZARD_WORDS, _tokens, understand
 
 FIXTURES = Path(__file__).parent / "data" / "asr_transcripts.tsv"
 
@@ -84,3 +84,26 @@ def test_surviving_hazard_word_is_hazard(row):
         for text in (row["transcript"], "no " + row["transcript"], "not " + row["transcript"],
                      row["transcript"] + " no", "there's no " + row["transcript"]):
             assert understand(text, 0.95, None, expecting).intent == "hazard", (text, expecting)
+
+
+DAMAGE_ROWS = [r for r in ROWS if _DAMAGE_WORDS & set(_tokens(r["transcript"].lower()))]
+
+
+@pytest.mark.parametrize("row", DAMAGE_ROWS, ids=[r["transcript"] for r in DAMAGE_ROWS])
+def test_surviving_damage_word_is_damage(row):
+    for expecting in ("released", "yes_no", "connector", "any"):
+        for text in (row["transcript"], "no " + row["transcript"], "not " + row["transcript"]):
+            assert understand(text, 0.95, None, expecting).intent in ("damage", "hazard"), (text, expecting)
+
+
+WAIT_RELEASES = [r for r in ROWS if r["phrase"] in ("wait yes it came out", "hang on it's out")]
+
+
+@pytest.mark.parametrize("row", WAIT_RELEASES, ids=[f"{r['voice']}-{r['noise']}-{r['phrase']}" for r in WAIT_RELEASES])
+def test_a_garbled_release_with_a_wait_is_never_certain_unless_the_wait_was_lost(row):
+    """Whatever the recogniser kept of 'wait, yes it came out', a release read with a wait
+    word still in it is confirmed."""
+    got = understand(row["transcript"], 0.95, None, "released")
+    waits = {"wait", "hang", "hold"} & set(_tokens(row["transcript"].lower()))
+    if got.intent == "released" and waits:
+        assert not got.certain, (row, got)

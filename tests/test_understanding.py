@@ -1,8 +1,10 @@
 """ivr.understanding: accuracy on labelled sets, zero dangerous errors, and the rules.
 
-The labelled sets are scored as a whole (>= 97% overall, 100% hazard and agent) and the
-dangerous rows are asserted one by one: a still-stuck answer must never come out as
-released, a hazard or an agent request must never be missed.
+The labelled sets are scored as a whole (>= 97% overall, 100% hazard, damage and agent)
+and the dangerous rows are asserted one by one: a still-stuck answer must never come out
+as released, a hazard, damage, ambiguous heat or an agent request must never be missed.
+The held-out phrasings of issue 11 (tests/data/heldout_en.tsv) are scored the same way;
+tests/test_understanding_issue11.py has the new intents one by one.
 """
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.understanding import expecting_for, read_rows
+from bench.understanding import expecting_for, load_labelled, read_rows
 from ivr.understanding import (EXPECTATIONS, INTENTS, RELEASE_CONFIDENCE, Understanding,
                                hints, understand)
 
 DATA = Path(__file__).parent / "data"
 OURS = DATA / "utterances_en.tsv"
+HELDOUT = DATA / "heldout_en.tsv"
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "utterances" / "dev.tsv"
 GOOD = 0.9   # a confident recogniser
 
@@ -42,15 +45,20 @@ def _dev() -> list[tuple[str, str, str]]:
 
 
 OURS_ROWS = _ours()
+HELDOUT_ROWS = [row[:3] for row in load_labelled(HELDOUT)]
 DEV_ROWS = _dev()
-SETS = {"ours": OURS_ROWS, "dev": DEV_ROWS}
+SETS = {"ours": OURS_ROWS, "heldout": HELDOUT_ROWS, "dev": DEV_ROWS}
 
 
 def _danger(truth: str, got: Understanding) -> bool:
     if truth == "hazard":
         return got.intent != "hazard"
+    if truth == "damage":
+        return got.intent not in ("damage", "hazard")
+    if truth == "hot_unsure":
+        return got.intent not in ("hot_unsure", "hazard")
     if truth == "agent":
-        return got.intent not in ("agent", "hazard")
+        return got.intent not in ("agent", "hazard", "damage")
     if truth == "still_stuck":
         return got.intent == "released"
     if truth not in ("released", "yes"):
@@ -61,16 +69,16 @@ def _danger(truth: str, got: Understanding) -> bool:
 # --- the labelled sets ---------------------------------------------------------------
 
 def test_our_set_is_large_and_well_formed():
-    assert len(OURS_ROWS) >= 400
-    counts = Counter(i for _, _, i in OURS_ROWS)
+    assert len(OURS_ROWS) >= 400 and len(HELDOUT_ROWS) >= 150
+    counts = Counter(i for _, _, i in OURS_ROWS + HELDOUT_ROWS)
     for intent in INTENTS:
         if intent != "silence":
             assert counts[intent] >= 3, intent
-    for u, e, i in OURS_ROWS:
+    for u, e, i in OURS_ROWS + HELDOUT_ROWS:
         assert u.strip() and e in EXPECTATIONS and i in INTENTS, (u, e, i)
 
 
-@pytest.mark.parametrize("name", ["ours", "dev"])
+@pytest.mark.parametrize("name", ["ours", "heldout", "dev"])
 def test_accuracy_and_no_dangerous_errors(name):
     rows = SETS[name]
     if not rows:
@@ -86,11 +94,12 @@ def test_accuracy_and_no_dangerous_errors(name):
     ok = sum(n for (_, hit), n in per.items() if hit)
     assert not danger, danger
     assert ok / len(rows) >= 0.97, misses
-    for must in ("hazard", "agent"):
+    for must in ("hazard", "damage", "agent"):
         assert per[must, False] == 0, [m for m in misses if m[2] == must]
 
 
-DANGER_ROWS = [r for r in OURS_ROWS + DEV_ROWS if r[2] in ("hazard", "agent", "still_stuck")]
+DANGER_ROWS = [r for r in OURS_ROWS + HELDOUT_ROWS + DEV_ROWS
+               if r[2] in ("hazard", "damage", "hot_unsure", "agent", "still_stuck")]
 
 
 @pytest.mark.parametrize("utt,expecting,truth", DANGER_ROWS)
@@ -150,7 +159,7 @@ def test_priority(utt, intent):
         assert understand(utt, GOOD, None, exp).intent == intent, exp
 
 
-@pytest.mark.parametrize("utt", ["no smoke", "there's no smoke", "not hot", "it's not sparking",
+@pytest.mark.parametrize("utt", ["no smoke", "there's no smoke", "not too hot", "it's not sparking",
                                  "no fire no", "nothing is burning", "it isn't melting"])
 def test_negation_never_cancels_a_hazard(utt):
     for exp in EXPECTATIONS:

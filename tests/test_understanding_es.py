@@ -42,8 +42,12 @@ ROWS = _rows()
 def _dangerous(truth: str, got) -> bool:
     if truth == "hazard":
         return got.intent != "hazard"
+    if truth == "damage":
+        return got.intent not in ("damage", "hazard")
+    if truth == "hot_unsure":
+        return got.intent not in ("hot_unsure", "hazard")
     if truth == "agent":
-        return got.intent not in ("agent", "hazard")
+        return got.intent not in ("agent", "hazard", "damage")
     if got.intent == "released" and truth != "released":
         return truth == "still_stuck" or (got.certain and truth != "yes")
     return False
@@ -77,7 +81,7 @@ def test_dangerous_rows_one_by_one(utt, expecting, truth):
 # --- the safety rules ------------------------------------------------------------------
 
 @pytest.mark.parametrize("utt", ["no hay humo", "ya no sale humo", "no, no huele a quemado", "nada de chispas",
-                                 "no está caliente", "no me dio toque", "no, pero huele a quemado"])
+                                 "no está muy caliente", "no me dio toque", "no, pero huele a quemado"])
 @pytest.mark.parametrize("expecting", EXPECTATIONS)
 def test_negation_never_cancels_a_hazard(utt, expecting):
     assert es(utt, expecting).intent == "hazard"

@@ -83,6 +83,20 @@ PHRASES: list[tuple[str, str, str]] = [
     ("Spanish please", "spanish", "any"),
     ("the parking lot is busy today", "unclear", "released"),
     ("my dog is waiting in the car", "unclear", "released"),
+    # issue 11: the new intents, and a release said with a wait (never a certain release)
+    ("wait yes it came out", "released", "released"),
+    ("hang on it's out", "released", "released"),
+    ("the battery is swelling", "hazard", "any"),
+    ("the cable is cracked", "damage", "released"),
+    ("I can see bare wires", "damage", "any"),
+    ("there's water in the port", "damage", "yes_no"),
+    ("transfer me", "agent", "yes_no"),
+    ("I pressed the emergency stop", "emergency_stop", "any"),
+    ("I'm blocking traffic", "roadside", "released"),
+    ("it's hot out here", "hot_unsure", "yes_no"),
+    ("what do you mean", "explain", "released"),
+    ("I don't know", "dont_know", "yes_no"),
+    ("it's a Nissan Leaf", "car", "connector"),
 ]
 
 
