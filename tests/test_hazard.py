@@ -191,3 +191,51 @@ def test_a_spanish_switch_after_a_hazard_stays_on_the_hazard(hazard_app):
     root = walk.act({"Digits": "9"}, "busy")
     assert "9 1 1" in said(root) and "persona" in said(root)
     assert gather(root).get("language") == "es-US"
+
+
+# -- the words that change a call's course, as drivers say them ------------------------------
+
+def say(walk: Walk, text: str):
+    return walk.act({"SpeechResult": text, "Confidence": "0.85"}, "no-answer")
+
+
+def test_a_cracked_cable_is_hands_off_then_a_person(hazard_app):
+    walk = Walk(hazard_app.test_client())
+    reach_a_release_step(walk, 1)
+    root = say(walk, "hang on the cable is cracked and I can see wires")
+    assert "don't use this charger" in said(root) and "9 1 1" not in said(root)
+    assert root.find("Dial/Number").text == AGENT
+
+
+def test_the_emergency_stop_puts_the_caller_through_to_someone_who_can_reset_it(hazard_app):
+    walk = Walk(hazard_app.test_client())
+    reach_a_release_step(walk, 1)
+    root = say(walk, "I pressed the emergency stop button")
+    assert "reset" in said(root) and "9 1 1" not in said(root)
+    assert root.find("Dial") is not None
+
+
+def test_blocking_traffic_gets_moved_to_safety_and_the_step_goes_on(hazard_app):
+    walk = Walk(hazard_app.test_client())
+    reach_a_release_step(walk, 1)
+    before = parse_qs(urlsplit(gather(walk.root).get("action")).query)["node"]
+    root = say(walk, "I'm blocking traffic here")
+    assert said(root).startswith("First, move yourself somewhere safe") and "9 1 1" in said(root)
+    assert parse_qs(urlsplit(gather(root).get("action")).query)["node"] == before
+
+
+def test_hot_out_here_is_one_question_and_the_help_goes_on(hazard_app):
+    walk = Walk(hazard_app.test_client())
+    reach_a_release_step(walk, 1)
+    root = say(walk, "it's so hot out here")
+    assert "hot, smoking, or sparking?" in said(root)
+    root = walk.act({"Digits": "2"}, "no-answer")
+    assert "9 1 1" not in said(root) and "Did it come out?" in said(root)
+
+
+def test_a_tesla_with_a_ccs_adapter_is_a_ccs_call_with_an_adapter_and_a_car(hazard_app):
+    walk = Walk(hazard_app.test_client())
+    root = say(walk, "it's a tesla with a ccs adapter")
+    state = parse_qs(urlsplit(gather(root).get("action")).query)
+    assert state["conn"] == ["ccs"] and state["ad"] == ["1"] and state["car"] == ["Tesla"]
+    assert state["node"] == ["ccs_button"]
