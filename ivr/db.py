@@ -11,7 +11,10 @@ import contextlib
 import fcntl
 import logging
 import os
+import threading
+import time
 import weakref
+from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +24,7 @@ from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, Met
                         event, func, inspect, or_, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from . import deadline
 from .handoff import masked
@@ -275,11 +278,69 @@ def _turn_statements(dialect: str):
     return add_turn, move_call
 
 
+def describe(exc: BaseException) -> str:
+    """One line for the log: the database's own complaint, never the statement's values."""
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first = (str(original).strip().splitlines() or [""])[0][:200]
+    return f"{type(original).__name__}: {first}" if first else type(original).__name__
+
+
+class Health:
+    """Whether records are being written, for the log and for /readyz.
+
+    A failed write is logged once per call, on one line, not once per turn with
+    a traceback; the first write that works again logs the gap: how many writes
+    were lost, over how long. Shared by the threads of one worker process.
+    """
+
+    REMEMBERED_CALLS = 1000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.failing_since: float | None = None
+        self.last_error: str | None = None
+        self.lost = 0
+        self._told: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def ok(self) -> bool:
+        return self.failing_since is None
+
+    def failed(self, call_sid: str, reason: str) -> None:
+        with self._lock:
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
+                self.lost = 0
+            self.lost += 1
+            self.last_error = reason
+            first_for_call = call_sid not in self._told
+            if first_for_call:
+                self._told[call_sid] = None
+                if len(self._told) > self.REMEMBERED_CALLS:
+                    self._told.popitem(last=False)
+        if first_for_call:
+            log.error("call %s: not recorded (%s); the call goes on", call_sid, reason)
+        else:
+            log.debug("call %s: another write lost (%s)", call_sid, reason)
+
+    def succeeded(self) -> None:
+        if self.failing_since is None:  # the usual case: no lock taken
+            return
+        with self._lock:
+            if self.failing_since is None:
+                return
+            gap, lost = time.monotonic() - self.failing_since, self.lost
+            self.failing_since, self.last_error, self.lost = None, None, 0
+            self._told.clear()
+        log.warning("recording resumed: %d write%s lost over %.0f s", lost, "" if lost == 1 else "s", gap)
+
+
 class Recorder:
     """Best-effort writes of calls and turns; never raises."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.health = Health()
 
     def call_started(self, call_sid: str, from_number: str | None, to_number: str | None, language: str,
                      station_id: str | None = None) -> None:
@@ -321,11 +382,16 @@ class Recorder:
             with self.engine.begin() as conn:
                 if not deadline.spent():
                     write(conn, ensure_call=False)
-                    return
+                    written = True
+                else:
+                    written = False
+            if written:
+                self.health.succeeded()
+                return
         except IntegrityError:
             pass
-        except Exception:  # noqa: BLE001 - recording must never break a call
-            log.exception("recording call %s failed; the call goes on", call_sid)
+        except Exception as exc:  # noqa: BLE001 - recording must never break a call
+            self.health.failed(call_sid, describe(exc))
             return
         self._run(lambda conn: write(conn, ensure_call=True), call_sid)
 
@@ -418,13 +484,15 @@ class Recorder:
     def _run(self, write, call_sid: str) -> None:
         """One transaction; any failure is logged and the call goes on."""
         if deadline.spent():  # the database already took this webhook's budget
-            log.warning("call %s: not recorded, the database is too slow to answer in time", call_sid)
+            self.health.failed(call_sid, "the database is too slow to answer in time")
             return
         try:
             with self.engine.begin() as conn:
                 write(conn)
-        except Exception:  # noqa: BLE001 - recording must never break a call
-            log.exception("recording call %s failed; the call goes on", call_sid)
+        except Exception as exc:  # noqa: BLE001 - recording must never break a call
+            self.health.failed(call_sid, describe(exc))
+        else:
+            self.health.succeeded()
 
 
 # -- reading and purging ------------------------------------------------------------------

@@ -10,7 +10,7 @@ import re
 
 from flask import Blueprint, Response, request
 
-from .. import handoff, ratelimit, twiml
+from .. import db, handoff, ratelimit, twiml
 from ..app import services
 from ..engine import BadState, CallState, Heard, Reply
 from ..understanding import hints, understand
@@ -46,8 +46,9 @@ def over_rate_limit(caller: str | None) -> bool:
     svc = services()
     try:
         limited = ratelimit.over_limit(svc.recorder.engine, svc.settings.rate_limit, caller, call_sid())
-    except Exception:  # noqa: BLE001 - a broken count must not turn a driver away
-        log.exception("call %s: could not count recent calls; letting it in", call_sid())
+    except Exception as exc:  # noqa: BLE001 - a broken count must not turn a driver away
+        # The same database the records are in: one line per call, with the records' loss.
+        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; the rate limit let it in")
         return False
     if limited:
         log.warning("call %s from %s: over the rate limit (%s)", call_sid(), handoff.masked(caller),
