@@ -44,13 +44,23 @@ def _configure_logging() -> None:
 
 def _prepare_database(engine, settings: Settings) -> None:
     """Upgrade the schema, then drop calls past retention; a database that is down
-    must not stop the line: calls go on unrecorded, and the log says why."""
+    must not stop the line: calls go on unrecorded, and the log says why.
+
+    Then close every connection: gunicorn forks the workers from this process
+    (preload_app), and a SQLite connection open across a fork leaves the workers
+    with SQLite's in-process lock bookkeeping but none of the file locks, so
+    another reader (`ivr calls`, a backup) takes itself for the last one and
+    deletes the WAL under them: records silently lost (issue 12).
+    """
     try:
         db.migrate(engine)
         if settings.retention_days:
             db.purge(engine, settings.retention_days)
-    except Exception:  # noqa: BLE001 - the phone line matters more than its records
-        log.exception("the database at DATABASE_URL is not usable; calls go on without being recorded")
+    except Exception as exc:  # noqa: BLE001 - the phone line matters more than its records
+        log.error("the database at DATABASE_URL is not usable (%s); calls go on without being recorded",
+                  db.describe(exc))
+    finally:
+        engine.dispose()
 
 
 def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True) -> Flask:

@@ -1,0 +1,85 @@
+"""The fault suite's harness: the Procfile's server, real signed calls, the records.
+
+tests/test_faults.py starts the server exactly as production does
+(bench/procfile.py: gunicorn, gunicorn.conf.py, signatures checked), breaks
+something from outside, plays calls the way Twilio does, and then counts what
+reached the database and what reached the log.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from conftest import ROOT, TOKEN
+from ivr import db
+from ivr.simulator import Call
+
+sys.path.insert(0, str(ROOT))
+from bench.load import HttpTwilio  # noqa: E402
+from bench.procfile import procfile_server  # noqa: E402
+
+# A call that asks two questions: the welcome, "yes" (the session has ended),
+# then "it came out" is not said: the caller asks for a person.
+ANSWERS = ({"Digits": "1"}, {"SpeechResult": "it's still stuck", "Confidence": "0.9"})
+
+
+def valid_twiml(response) -> ET.Element:
+    """A 200 with TwiML Twilio accepts: text/xml, a <Response> root."""
+    assert response.status_code == 200, (response.status_code, response.data[:200])
+    assert response.mimetype == "text/xml", response.mimetype
+    root = ET.fromstring(response.data)
+    assert root.tag == "Response"
+    return root
+
+
+def play(call: Call, answers=ANSWERS) -> int:
+    """The welcome and one webhook per answer; return how many got valid TwiML."""
+    root = valid_twiml(call.post("/voice", {"CallStatus": "ringing"}))
+    answered = 1
+    for answer in answers:
+        gather = root.find("Gather")
+        if gather is None:
+            break
+        root = valid_twiml(call.post(gather.get("action"), answer))
+        answered += 1
+    return answered
+
+
+def records(database_url: str) -> dict[str, int]:
+    """CallSid -> turns recorded, read with a fresh engine."""
+    engine = db.connect(database_url)
+    try:
+        with engine.connect() as conn:
+            sids = [row[0] for row in conn.execute(select(db.calls.c.call_sid))]
+            turns = dict(conn.execute(select(db.events.c.call_sid, func.count())
+                                      .group_by(db.events.c.call_sid)).all())
+    finally:
+        engine.dispose()
+    return {sid: turns.get(sid, 0) for sid in sids}
+
+
+def sqlite_path(database_url: str) -> Path:
+    return Path(database_url.split(":///", 1)[1])
+
+
+@contextlib.contextmanager
+def server(env: dict, log_path: Path):
+    """The Procfile's server; yields (a Twilio that posts to it, the gunicorn master)."""
+    with open(log_path, "ab") as log, procfile_server(env, log=log) as (base, process):
+        yield HttpTwilio(base), process
+
+
+def kill(process) -> None:
+    """SIGKILL the master and its workers at once: no clean shutdown, no checkpoint."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def new_call(twilio) -> Call:
+    return Call(twilio, auth_token=TOKEN)
