@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
+import mmap
 import os
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text, UniqueConstraint, bindparam, case, create_engine, delete,
                         event, func, inspect, or_, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from . import deadline
 from .handoff import masked
@@ -146,6 +148,8 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        _watch_sqlite_file(engine)
     else:
         connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=3,
@@ -158,6 +162,55 @@ def connect(url: str) -> Engine:
                 dbapi_connection.commit()
     _fresh_pool_after_fork(engine)
     return engine
+
+
+class MissingDatabase(Exception):
+    """The SQLite file this engine wrote to is gone (deleted or moved away)."""
+
+
+def _watch_sqlite_file(engine: Engine) -> None:
+    """Notice a database file deleted (or replaced) while the server runs.
+
+    An open SQLite connection goes on writing to a deleted file: every call is
+    recorded into the void until the next restart. So each connection notes the
+    file it opened, each checkout checks the path still names that file, and once
+    the engine has seen the file it never creates a new empty one in its place
+    (mode=rw): writes fail, are logged per call, and /readyz says so until the file
+    is back or the server restarts (and migrates a new one).
+    """
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    path = os.path.abspath(path)
+    seen = threading.Event()
+
+    def identity() -> tuple[int, int] | None:
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    @event.listens_for(engine, "do_connect")
+    def _open_existing(_dialect, _record, cargs, cparams):
+        if seen.is_set():
+            if identity() is None:
+                raise MissingDatabase(f"the database file {path} is gone (deleted or moved while the server ran)")
+            cargs[:1] = [f"file:{quote(path)}?mode=rw"]
+            cparams["uri"] = True
+
+    @event.listens_for(engine, "connect")
+    def _note_file(_dbapi_connection, record):
+        record.info["file"] = identity()
+        seen.set()
+
+    @event.listens_for(engine, "checkout")
+    def _same_file(_dbapi_connection, record, _proxy):
+        now_there = identity()
+        if now_there is None:
+            raise MissingDatabase(f"the database file {path} is gone (deleted or moved while the server ran)")
+        if now_there != record.info.get("file"):  # replaced: open the new file
+            raise DisconnectionError(f"the database file {path} was replaced")
 
 
 def _fresh_pool_after_fork(engine: Engine) -> None:
@@ -285,22 +338,45 @@ def describe(exc: BaseException) -> str:
     return f"{type(original).__name__}: {first}" if first else type(original).__name__
 
 
+class _CallsTold:
+    """Which calls' lost records were already logged, shared by every worker.
+
+    An anonymous shared mapping made before gunicorn forks (the Recorder is built
+    in the master), so a call whose turns land on two workers is still logged
+    once. A slot per hash of the CallSid: a collision at worst logs a call twice.
+    """
+
+    SLOTS = 4096
+
+    def __init__(self) -> None:
+        self._table = mmap.mmap(-1, self.SLOTS * 8)
+
+    def first_time(self, call_sid: str) -> bool:
+        digest = hashlib.blake2b(call_sid.encode(), digest_size=8).digest()
+        slot = int.from_bytes(digest[:4], "little") % self.SLOTS * 8
+        if self._table[slot:slot + 8] == digest:
+            return False
+        self._table[slot:slot + 8] = digest
+        return True
+
+    def forget(self) -> None:
+        self._table[:] = bytes(len(self._table))
+
+
 class Health:
     """Whether records are being written, for the log and for /readyz.
 
     A failed write is logged once per call, on one line, not once per turn with
     a traceback; the first write that works again logs the gap: how many writes
-    were lost, over how long. Shared by the threads of one worker process.
+    were lost, over how long.
     """
-
-    REMEMBERED_CALLS = 1000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.failing_since: float | None = None
         self.last_error: str | None = None
         self.lost = 0
-        self._told: OrderedDict[str, None] = OrderedDict()
+        self._told = _CallsTold()
 
     @property
     def ok(self) -> bool:
@@ -313,11 +389,7 @@ class Health:
                 self.lost = 0
             self.lost += 1
             self.last_error = reason
-            first_for_call = call_sid not in self._told
-            if first_for_call:
-                self._told[call_sid] = None
-                if len(self._told) > self.REMEMBERED_CALLS:
-                    self._told.popitem(last=False)
+            first_for_call = self._told.first_time(call_sid)
         if first_for_call:
             log.error("call %s: not recorded (%s); the call goes on", call_sid, reason)
         else:
@@ -331,7 +403,7 @@ class Health:
                 return
             gap, lost = time.monotonic() - self.failing_since, self.lost
             self.failing_since, self.last_error, self.lost = None, None, 0
-            self._told.clear()
+            self._told.forget()
         log.warning("recording resumed: %d write%s lost over %.0f s", lost, "" if lost == 1 else "s", gap)
 
 
@@ -493,6 +565,23 @@ class Recorder:
             self.health.failed(call_sid, describe(exc))
         else:
             self.health.succeeded()
+
+
+def probe(engine: Engine) -> str | None:
+    """Can a record be written right now? None if so, else why not (one line).
+
+    A write that changes nothing, rolled back: it takes the write lock (SQLite) or
+    needs a writable primary (PostgreSQL), so read-only files, a deleted file, a
+    database that is down or in recovery all answer here.
+    """
+    try:
+        with engine.connect() as conn:
+            with conn.begin() as transaction:
+                conn.execute(update(calls).where(text("1 = 0")).values(outcome=calls.c.outcome))
+                transaction.rollback()
+    except Exception as exc:  # noqa: BLE001 - the answer is the reason
+        return describe(exc)
+    return None
 
 
 # -- reading and purging ------------------------------------------------------------------

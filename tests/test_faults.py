@@ -8,15 +8,18 @@ the log.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
 from faults import kill, new_call, play, records, server, sqlite_path
+from test_restart import wait_for_workers, workers_of
 
 IS_SQLITE = not os.environ.get("TEST_DATABASE_URL")
 sqlite_only = pytest.mark.skipif(not IS_SQLITE, reason="a SQLite file fault")
@@ -52,3 +55,82 @@ def test_readers_while_serving_lose_nothing(server_env, tmp_path):
         kill(process)
     assert records(server_env["DATABASE_URL"]) == played
     assert first.sid in records(f"sqlite:///{backup}")
+
+
+def test_the_master_keeps_no_connection_for_the_workers(app):
+    """What gunicorn forks from (preload_app): an app with no open database connection."""
+    assert app.extensions["ivr"].recorder.engine.pool.checkedin() == 0
+
+
+def readiness(twilio) -> tuple[int, dict]:
+    response = twilio._session().get(twilio.server + "/readyz", timeout=10)
+    return response.status_code, response.json()
+
+
+def log_lines(path, *needles) -> list[str]:
+    return [line for line in path.read_text(errors="replace").splitlines() if all(n in line for n in needles)]
+
+
+@contextlib.contextmanager
+def immutable(paths):
+    """Read-only even for root (the suite runs as root in CI): chattr +i."""
+    present = [str(p) for p in paths if p.exists()]
+    done = subprocess.run(["chattr", "+i", *present], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"chattr +i not possible here: {done.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *present], check=True)
+
+
+@sqlite_only
+@pytest.mark.skipif(not shutil.which("chattr"), reason="needs chattr")
+def test_read_only_storage_answers_every_webhook_logs_each_call_once_and_is_not_ready(server_env, tmp_path):
+    path = sqlite_path(server_env["DATABASE_URL"])
+    log = tmp_path / "server.log"
+    with server(server_env, log) as (twilio, process):
+        first = new_call(twilio)
+        assert play(first) == 3
+        assert readiness(twilio)[0] == 200
+        with immutable([path, Path(f"{path}-wal"), Path(f"{path}-shm")]):
+            # New connections too: a worker restarted while the files are read-only.
+            for pid in workers_of(process.pid):
+                os.kill(pid, signal.SIGKILL)
+            wait_for_workers(process.pid, 2)
+            lost = [new_call(twilio) for _ in range(3)]
+            assert [play(call) for call in lost] == [3, 3, 3]   # 9 webhooks, valid TwiML each
+            status, body = readiness(twilio)
+            assert status == 503 and body["recording"] == "failing"
+        kill(process)
+    assert records(server_env["DATABASE_URL"]) == {first.sid: 3}
+    for call in lost:
+        assert len(log_lines(log, call.sid, "not recorded")) == 1
+    assert not log_lines(log, "Traceback") and not log_lines(log, "SIGBUS")
+
+
+@sqlite_only
+def test_a_deleted_database_file_is_noticed_logged_and_not_ready(server_env, tmp_path):
+    path = sqlite_path(server_env["DATABASE_URL"])
+    log = tmp_path / "server.log"
+    with server(server_env, log) as (twilio, process):
+        first = new_call(twilio)
+        assert play(first) == 3
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            name.unlink(missing_ok=True)
+        lost = [new_call(twilio) for _ in range(2)]
+        assert [play(call) for call in lost] == [3, 3]
+        status, body = readiness(twilio)
+        assert status == 503 and "gone" in body["reason"]
+        assert not path.exists()          # no empty file quietly made in its place
+        kill(process)
+    for call in lost:
+        assert len(log_lines(log, call.sid, "not recorded", "is gone")) == 1
+    assert not log_lines(log, "Traceback")
+    # The next start makes a new file, and recording goes on.
+    with server(server_env, log) as (twilio, process):
+        after = new_call(twilio)
+        assert play(after) == 3
+        assert readiness(twilio)[0] == 200
+        kill(process)
+    assert records(server_env["DATABASE_URL"]) == {after.sid: 3}
