@@ -83,3 +83,55 @@ def kill(process) -> None:
 
 def new_call(twilio) -> Call:
     return Call(twilio, auth_token=TOKEN)
+
+
+# -- a private PostgreSQL cluster, to restart at will --------------------------------------
+
+def postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+class PrivateCluster:
+    """A PostgreSQL server of the test's own (initdb in a temp dir, its own port).
+
+    The suite's shared server is never restarted. initdb refuses to run as root,
+    so as root the cluster belongs to the `postgres` user (runuser).
+    """
+
+    def __init__(self, bin_dir: Path, port: int):
+        import pwd
+        import tempfile
+
+        self.bin, self.port = bin_dir, port
+        self.dir = Path(tempfile.mkdtemp(prefix="ivr-pg-", dir="/tmp"))
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.dir / "data"), "-U", "postgres", "-A", "trust", "--no-sync")
+
+    def _run(self, tool: str, *args: str) -> None:
+        import subprocess
+
+        subprocess.run([*self.prefix, str(self.bin / tool), *args], check=True, timeout=120,
+                       capture_output=True, cwd=self.dir)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "server.log"), "-w", "-t", "60",
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def remove(self) -> None:
+        import shutil
+
+        with contextlib.suppress(Exception):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

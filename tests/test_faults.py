@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from faults import kill, new_call, play, records, server, sqlite_path
+from bench.procfile import free_port
+from faults import (PrivateCluster, kill, new_call, play, postgres_bin, records, server, sqlite_path,
+                    valid_twiml)
 from test_restart import wait_for_workers, workers_of
 
 IS_SQLITE = not os.environ.get("TEST_DATABASE_URL")
@@ -134,3 +136,43 @@ def test_a_deleted_database_file_is_noticed_logged_and_not_ready(server_env, tmp
         assert readiness(twilio)[0] == 200
         kill(process)
     assert records(server_env["DATABASE_URL"]) == {after.sid: 3}
+
+
+@pytest.fixture
+def private_postgres():
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the PostgreSQL restart test: no /usr/lib/postgresql/*/bin/initdb")
+        pytest.skip("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin)")
+    cluster = PrivateCluster(bin_dir, free_port())
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+def test_a_postgresql_restart_mid_call_loses_only_the_gap_and_says_so(server_env, private_postgres, tmp_path):
+    env = {**server_env, "DATABASE_URL": private_postgres.url}
+    log = tmp_path / "server.log"
+    with server(env, log) as (twilio, process):
+        call = new_call(twilio)
+        root = valid_twiml(call.post("/voice", {"CallStatus": "ringing"}))
+        root = valid_twiml(call.post(root.find("Gather").get("action"), {"Digits": "1"}))
+        private_postgres.stop()
+        # The database is down: the caller goes on, twice (one worker each, likely).
+        for _ in range(2):                # "repeat that": the call stays on its question
+            root = valid_twiml(call.post(root.find("Gather").get("action"), {"Digits": "*"}))
+        private_postgres.start()
+        after = new_call(twilio)
+        assert play(after) == 3
+        root = valid_twiml(call.post(root.find("Gather").get("action"), {"Digits": "*"}))
+        assert root.find("Gather") is not None
+        status, _body = readiness(twilio)
+        assert status == 200
+        kill(process)
+    assert records(env["DATABASE_URL"]) == {call.sid: 3, after.sid: 3}
+    assert len(log_lines(log, call.sid, "not recorded")) == 1
+    assert log_lines(log, "recording resumed")
+    assert not log_lines(log, "Traceback")
