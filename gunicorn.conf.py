@@ -5,12 +5,28 @@ Kept here so the Procfile stays the one line hosts expect.
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Sync workers, one request at a time each: a webhook is a millisecond or two
-# of CPU with a local SQLite write, so threads only fight over the GIL and the
-# database lock (bench/webhooks.py: gthread with 4 threads gave no more
-# requests/s and a p99 several times worse). Revisit `threads` if the database
-# is far away (PostgreSQL over a network), where a worker would wait on it.
-worker_class = "sync"
+# gevent workers: a connection waiting on its client costs a greenlet, not a
+# worker. With sync workers ten slow-loris connections (headers, then a byte
+# every 2 s of a 1000-byte body) held both workers and every signed webhook
+# waited past Twilio's 15 s; the signature covers the body, so nothing can be
+# checked before it is all in. Measured with bench/slowclients.py, 50 slow
+# connections (README, Deployment): sync p99 15 s (timeouts), gthread with 8
+# threads p99 15 s, with 64 threads holds at 50 and fails at 200, gevent p99
+# well under 1 s at 50 and 200. A webhook still runs its CPU work to the end
+# before the next one starts in that worker, as with sync.
+worker_class = "gevent"
+worker_connections = 1000
+# One request per connection, as the sync workers did: a connection kept alive
+# on a worker that is then killed or restarted would fail the next webhook sent
+# on it (tests/test_restart.py), and idle connections would pile up.
+keepalive = 0
+if "--worker-class" not in os.environ.get("GUNICORN_CMD_ARGS", "") and "-k " not in os.environ.get("GUNICORN_CMD_ARGS", ""):
+    # Patch before the app is imported (preload_app below): psycopg picks a
+    # greenlet-friendly wait and SQLAlchemy's pool gevent-aware locks only if
+    # they see a patched select and threading when they load.
+    from gevent import monkey
+
+    monkey.patch_all()
 # Load and lint the flow, open the database and run its migrations once, in the
 # master, then fork: a broken flow stops the server before any worker starts,
 # a worker that is restarted is ready at once, and the workers share the

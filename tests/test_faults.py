@@ -13,11 +13,12 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, TOKEN
 from bench.procfile import free_port
 from faults import (PrivateCluster, kill, new_call, play, postgres_bin, records, server, sqlite_path,
                     valid_twiml)
@@ -176,3 +177,33 @@ def test_a_postgresql_restart_mid_call_loses_only_the_gap_and_says_so(server_env
     assert len(log_lines(log, call.sid, "not recorded")) == 1
     assert log_lines(log, "recording resumed")
     assert not log_lines(log, "Traceback")
+
+
+def test_slow_clients_do_not_hold_the_line(server_env, tmp_path):
+    """Issue 12: ten connections dripping a body a byte every 2 s held every sync worker."""
+    import threading
+
+    from bench.slowclients import TimedTwilio, one_call, slow_client
+
+    stop = threading.Event()
+    log = tmp_path / "server.log"
+    with server(server_env, log) as (twilio, process):
+        opened: list = []
+        slow = [threading.Thread(target=slow_client, args=(twilio.server, stop, 2.0, opened), daemon=True)
+                for _ in range(30)]
+        for thread in slow:
+            thread.start()
+        try:
+            deadline = time.monotonic() + 10
+            while len(opened) < len(slow) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)
+            timed = TimedTwilio(twilio.server, timeout=10)
+            answered = [one_call(timed, TOKEN) for _ in range(5)]
+            assert answered == [4] * 5 and not timed.errors, timed.errors
+        finally:
+            stop.set()
+            for thread in slow:
+                thread.join(timeout=5)
+        kill(process)
+    assert "WORKER TIMEOUT" not in log.read_text()
