@@ -207,3 +207,16 @@ def test_slow_clients_do_not_hold_the_line(server_env, tmp_path):
                 thread.join(timeout=5)
         kill(process)
     assert "WORKER TIMEOUT" not in log.read_text()
+
+
+def test_long_input_gets_twiml_from_the_real_server_and_is_recorded(server_env, tmp_path):
+    """A signed 60 kB SpeechResult took 21 s to read: the worker was killed, Twilio got a 500."""
+    log = tmp_path / "server.log"
+    with server(server_env, log) as (twilio, process):
+        call = new_call(twilio)
+        long_answers = ({"SpeechResult": "it " * 20000, "Confidence": "0.9"},
+                        {"SpeechResult": "yes no " * 8000, "Digits": "1" * 2000})
+        assert play(call, long_answers) == 3
+        kill(process)
+    assert records(server_env["DATABASE_URL"]) == {call.sid: 3}
+    assert not log_lines(log, "WORKER TIMEOUT")
