@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy.exc import ArgumentError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, content as content_module, db
+from . import config, content as content_module, db, logs
 from .config import ConfigError, Settings
 from .content import Content, ContentError
 
@@ -37,6 +37,7 @@ def services() -> Services:
 
 
 def _configure_logging() -> None:
+    logs.install()  # phone numbers masked in every record, whoever logs it
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,7 +1,9 @@
 """Fixtures: an app on a fresh SQLite file (or TEST_DATABASE_URL), a client, a caller."""
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -15,6 +17,35 @@ from ivr.simulator import Call
 ROOT = Path(__file__).resolve().parent.parent
 AGENT = "+14155550100"
 TOKEN = "12345678901234567890123456789012"
+
+
+# A caller's number as it could appear in a log line, unmasked (+15555550123,
+# 15559876543, %2B15555550123); ivr.logs masks them as ***0123.
+UNMASKED_NUMBER = re.compile(r"(?:(?<=%2B)|(?<![\w*+]))\+?\d{10,15}(?!\w)")
+
+
+class _Everything(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def _no_phone_number_in_any_log():
+    """Every log record of every test is scanned for a phone number left unmasked (issue 12)."""
+    handler = _Everything()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    leaked = [line for line in handler.lines if UNMASKED_NUMBER.search(line)]
+    assert not leaked, f"unmasked phone numbers in the log: {leaked[:3]}"
 
 
 @pytest.fixture(autouse=True)

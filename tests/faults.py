@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from conftest import ROOT, TOKEN
+from conftest import ROOT, TOKEN, UNMASKED_NUMBER
 from ivr import db
 from ivr.simulator import Call
 
@@ -73,6 +73,8 @@ def server(env: dict, log_path: Path):
     """The Procfile's server; yields (a Twilio that posts to it, the gunicorn master)."""
     with open(log_path, "ab") as log, procfile_server(env, log=log) as (base, process):
         yield HttpTwilio(base), process
+    leaked = [line for line in log_path.read_text(errors="replace").splitlines() if UNMASKED_NUMBER.search(line)]
+    assert not leaked, f"unmasked phone numbers in the server's log: {leaked[:3]}"
 
 
 def kill(process) -> None:
