@@ -3,6 +3,7 @@
 Kept here so the Procfile stays the one line hosts expect.
 """
 import os
+import sys
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # gevent workers: a connection waiting on its client costs a greenlet, not a
@@ -42,3 +43,18 @@ accesslog = "-"
 # keep the log short and free of caller data.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def _one_line_for_a_broken_config(kind, value, traceback):
+    """A broken setting or flow stops the master in create_app, which has already
+    logged why on one line per problem: no 30-line traceback after it."""
+    from ivr.config import ConfigError
+    from ivr.content import ContentError
+
+    if isinstance(value, (ConfigError, ContentError)):
+        return
+    _python_excepthook(kind, value, traceback)
+
+
+_python_excepthook = sys.excepthook
+sys.excepthook = _one_line_for_a_broken_config

@@ -20,6 +20,7 @@ from .config import ConfigError, Settings
 from .content import Content, ContentError
 
 log = logging.getLogger("ivr")
+settings_log = logging.getLogger(logs.SETTINGS_LOGGER)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,15 @@ def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _refuse(exc: Exception) -> None:
+    """One clear line per problem (gunicorn.conf.py keeps the traceback that follows
+    out of the log). On ivr.settings, whose records keep their numbers: they are the
+    operator's own settings and the documented examples, never a caller's."""
+    problems = exc.problems if isinstance(exc, ContentError) else [exc]
+    for problem in problems:
+        settings_log.error("ivr cannot start: %s", problem)
 
 
 def _prepare_database(engine, settings: Settings) -> None:
@@ -75,14 +85,14 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         if not settings.agent_number and not settings.dev:
             raise ConfigError("IVR_AGENT_NUMBER is not set: the live-agent line, in E.164 form, e.g. +14155550123")
     except (ConfigError, ContentError) as exc:
-        if log_errors:  # gunicorn shows a traceback; put the reason on one clear line first
-            log.error("ivr cannot start: %s", exc)
+        if log_errors:
+            _refuse(exc)
         raise
     for language in {settings.agent_language, *settings.number_languages.values()}:
         if language not in content.catalogs:
             exc = ConfigError(f"no prompts/{language}.yaml for a language named in IVR_AGENT_LANGUAGE or IVR_NUMBER_LANGUAGES")
             if log_errors:
-                log.error("ivr cannot start: %s", exc)
+                _refuse(exc)
             raise exc
     if settings.dev and not settings.auth_token:
         log.warning("IVR_DEV=1 and no TWILIO_AUTH_TOKEN: webhook signatures are NOT checked. "
@@ -102,7 +112,7 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         exc = ConfigError(f"DATABASE_URL is not a database URL ({exc}): expected e.g. "
                           "sqlite:///ivr.db or postgresql://user:password@host:5432/name")
         if log_errors:
-            log.error("ivr cannot start: %s", exc)
+            _refuse(exc)
         raise exc from None
     _prepare_database(engine, settings)
     app.extensions["ivr"] = Services(settings, content, db.Recorder(engine))
