@@ -265,7 +265,12 @@ def migrate(engine: Engine) -> None:
     for the transaction, SQLite a lock on the file. A database made by the
     recorder before migrations existed is stamped at the first revision first.
     """
+    # Alembic narrates every start ("setup plugin ...", "Context impl ..."), some
+    # of it as it is imported: keep start-up quiet unless something is wrong, and
+    # say in one line what changed.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     lock = _sqlite_file_lock(engine) if engine.dialect.name == "sqlite" else contextlib.nullcontext()
     with lock, engine.begin() as connection:
@@ -277,7 +282,42 @@ def migrate(engine: Engine) -> None:
         if "calls" in tables and "alembic_version" not in tables:
             log.info("database made before migrations: stamping it at revision 0001")
             command.stamp(config, "0001")
+        before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(config, "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+        if after != before:
+            log.info("database schema %s: revision %s", "created" if before is None else f"upgraded from {before}", after)
+
+
+def backup(engine: Engine, destination: str) -> int:
+    """Copy a SQLite database with SQLite's online backup API; return the pages copied.
+
+    Safe while the server writes: the copy is one consistent snapshot, and the
+    source's WAL is left to its writers. Written to a temporary file beside
+    `destination`, then renamed, so a failed backup never leaves half a file.
+    """
+    import sqlite3
+    import tempfile
+
+    source_path = engine.url.database
+    target = Path(destination).resolve()
+    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    try:
+        source = sqlite3.connect(f"file:{quote(os.path.abspath(source_path))}?mode=ro", uri=True, timeout=5)
+        copy = sqlite3.connect(partial)
+        try:
+            source.backup(copy, pages=256)
+            pages = copy.execute("PRAGMA page_count").fetchone()[0]
+        finally:
+            copy.close()
+            source.close()
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
+    return pages
 
 
 def head() -> str:

@@ -41,7 +41,7 @@ def ivr(*args, env: dict) -> subprocess.CompletedProcess:
 @sqlite_only
 @pytest.mark.skipif(not shutil.which("sqlite3"), reason="needs the sqlite3 shell")
 def test_readers_while_serving_lose_nothing(server_env, tmp_path):
-    """A call, then `ivr calls` and `sqlite3 .backup`, then two more calls, then SIGKILL."""
+    """A call, then `ivr calls`, `sqlite3 .backup` and `ivr backup`, then two more calls, then SIGKILL."""
     played = {}
     with server(server_env, tmp_path / "server.log") as (twilio, process):
         first = new_call(twilio)
@@ -52,12 +52,15 @@ def test_readers_while_serving_lose_nothing(server_env, tmp_path):
         backup = tmp_path / "backup.db"
         subprocess.run(["sqlite3", str(sqlite_path(server_env["DATABASE_URL"])), f".backup {backup}"],
                        check=True, timeout=30)
+        online = ivr("backup", str(tmp_path / "online.db"), env={"DATABASE_URL": server_env["DATABASE_URL"]})
+        assert online.returncode == 0, online.stderr
         for _ in range(2):
             call = new_call(twilio)
             played[call.sid] = play(call)
         kill(process)
     assert records(server_env["DATABASE_URL"]) == played
     assert first.sid in records(f"sqlite:///{backup}")
+    assert first.sid in records(f"sqlite:///{tmp_path / 'online.db'}")
 
 
 def test_the_master_keeps_no_connection_for_the_workers(app):
