@@ -13,9 +13,8 @@ from typing import Mapping
 
 from flask import Flask
 from sqlalchemy.exc import ArgumentError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, content as content_module, db, logs
+from . import config, content as content_module, db, logs, proxies
 from .config import ConfigError, Settings
 from .content import Content, ContentError
 
@@ -82,6 +81,7 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         settings = config.load(env)
         content = content_module.load(settings.flows_dir, settings.prompts_dir,
                                       env.get("IVR_FLOW") or content_module.DEFAULT_FLOW)
+        trusted = proxies.trusted_networks(env)
         if not settings.agent_number and not settings.dev:
             raise ConfigError("IVR_AGENT_NUMBER is not set: the live-agent line, in E.164 form, e.g. +14155550123")
     except (ConfigError, ContentError) as exc:
@@ -102,9 +102,10 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
     app.debug = False  # a stray FLASK_DEBUG=1 must not change error handling in production
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.json.sort_keys = True
-    if not settings.public_url:
-        # One trusted hop (a Heroku-style router) terminates TLS and says so.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    # One proxy hop, if it is one we trust (IVR_TRUSTED_PROXIES), says who the client
+    # is and, without IVR_PUBLIC_URL, the public scheme and host Twilio called.
+    hop = 0 if settings.public_url else 1
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, trusted, x_proto=hop, x_host=hop)
 
     try:
         engine = db.connect(settings.database_url)

@@ -57,3 +57,38 @@ def test_numbers_are_masked_in_any_logger_and_in_tracebacks(app, caplog):
             logging.getLogger("ivr.test").exception("failed for %%2B14155550123")
     assert "4155550123" not in caplog.text
     assert "+***0123" in caplog.text
+
+
+# -- forwarded headers -------------------------------------------------------------------------
+
+def signed_post(client, signed_url, remote, headers):
+    from twilio.request_validator import RequestValidator
+
+    data = fields(CallStatus="ringing")
+    signature = RequestValidator(TOKEN).compute_signature(signed_url, data)
+    return client.post("/voice", data=data, environ_base={"REMOTE_ADDR": remote},
+                       headers={"X-Twilio-Signature": signature, **headers})
+
+
+PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ivr.example.com"}
+
+
+def test_forwarded_headers_from_a_stranger_are_ignored(signed_env):
+    client = create_app(signed_env).test_client()
+    assert signed_post(client, "https://ivr.example.com/voice", "127.0.0.1", PROXY).status_code == 200
+    # The same headers straight from the internet: the URL is what the connection says.
+    assert signed_post(client, "https://ivr.example.com/voice", "203.0.113.9", PROXY).status_code == 403
+    assert signed_post(client, "http://localhost/voice", "203.0.113.9", PROXY).status_code == 200
+
+
+def test_trusted_proxies_are_configurable(signed_env):
+    client = create_app({**signed_env, "IVR_TRUSTED_PROXIES": "10.0.0.0/8"}).test_client()
+    assert signed_post(client, "https://ivr.example.com/voice", "10.1.2.3", PROXY).status_code == 200
+    assert signed_post(client, "https://ivr.example.com/voice", "127.0.0.1", PROXY).status_code == 403
+
+
+def test_a_malformed_trusted_proxy_stops_start_up(signed_env):
+    from ivr.config import ConfigError
+
+    with pytest.raises(ConfigError, match="IVR_TRUSTED_PROXIES"):
+        create_app({**signed_env, "IVR_TRUSTED_PROXIES": "my-router"})
