@@ -118,3 +118,21 @@ def new_call(client):
     def make(**kwargs) -> Call:
         return Call(client, **kwargs)
     return make
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault suite's note (tests/test_faults.py): per fault, webhooks answered with
+    valid TwiML, calls and turns recorded, and what the server logged."""
+    import sys
+
+    faults = sys.modules.get("faults")
+    if faults is None or not faults.NOTES:
+        return
+    database = "PostgreSQL" if os.environ.get("TEST_DATABASE_URL") else "SQLite"
+    terminalreporter.section(f"fault suite ({database})")
+    for item in faults.NOTES:
+        terminalreporter.write_line(
+            f"{item['fault']}: {item['answered']}/{item['webhooks']} webhooks answered with valid TwiML; "
+            f"recorded {item['calls']} calls, {item['turns']} turns")
+        for message, count in sorted(item["logged"].items(), key=lambda kv: -kv[1])[:4]:
+            terminalreporter.write_line(f"    logged {count}x: {message}")

@@ -137,3 +137,24 @@ class PrivateCluster:
         with contextlib.suppress(Exception):
             self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- the note: per fault, what was answered, recorded and logged ------------------------------
+
+NOTES: list[dict] = []
+
+
+def note(fault: str, *, webhooks: int, answered: int, database_url: str | None, log_path: Path | None,
+         expected: dict | None = None) -> None:
+    """Keep one line for the fault suite's summary (printed at the end of the run)."""
+    recorded = records(database_url) if database_url else {}
+    logged: dict[str, int] = {}
+    if log_path is not None and log_path.exists():
+        for line in log_path.read_text(errors="replace").splitlines():
+            if any(level in line for level in (" ERROR ", " WARNING ", "[ERROR]", "[WARNING]", "[CRITICAL]")):
+                text = line.split(": ", 1)[-1] if ": " in line else line
+                key = " ".join(w if not w.startswith("CA") else "CA…" for w in text.split())[:90]
+                logged[key] = logged.get(key, 0) + 1
+    NOTES.append({"fault": fault, "webhooks": webhooks, "answered": answered,
+                  "calls": len(recorded), "turns": sum(recorded.values()),
+                  "expected": expected, "logged": logged})

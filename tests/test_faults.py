@@ -20,7 +20,7 @@ import pytest
 
 from conftest import ROOT, TOKEN
 from bench.procfile import free_port
-from faults import (PrivateCluster, kill, new_call, play, postgres_bin, records, server, sqlite_path,
+from faults import (NOTES, PrivateCluster, kill, new_call, note, play, postgres_bin, records, server, sqlite_path,
                     valid_twiml)
 from test_restart import wait_for_workers, workers_of
 
@@ -58,6 +58,8 @@ def test_readers_while_serving_lose_nothing(server_env, tmp_path):
             call = new_call(twilio)
             played[call.sid] = play(call)
         kill(process)
+    note("another reader while serving (ivr calls, sqlite3 .backup, ivr backup)", webhooks=9,
+         answered=sum(played.values()), database_url=server_env["DATABASE_URL"], log_path=tmp_path / "server.log")
     assert records(server_env["DATABASE_URL"]) == played
     assert first.sid in records(f"sqlite:///{backup}")
     assert first.sid in records(f"sqlite:///{tmp_path / 'online.db'}")
@@ -105,10 +107,13 @@ def test_read_only_storage_answers_every_webhook_logs_each_call_once_and_is_not_
                 os.kill(pid, signal.SIGKILL)
             wait_for_workers(process.pid, 2)
             lost = [new_call(twilio) for _ in range(3)]
-            assert [play(call) for call in lost] == [3, 3, 3]   # 9 webhooks, valid TwiML each
+            answered = [play(call) for call in lost]
+            assert answered == [3, 3, 3]   # 9 webhooks, valid TwiML each
             status, body = readiness(twilio)
             assert status == 503 and body["recording"] == "failing"
         kill(process)
+    note("read-only storage (chattr +i on the file, -wal, -shm; workers restarted)", webhooks=12,
+         answered=3 + sum(answered), database_url=server_env["DATABASE_URL"], log_path=log)
     assert records(server_env["DATABASE_URL"]) == {first.sid: 3}
     for call in lost:
         assert len(log_lines(log, call.sid, "not recorded")) == 1
@@ -125,11 +130,14 @@ def test_a_deleted_database_file_is_noticed_logged_and_not_ready(server_env, tmp
         for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             name.unlink(missing_ok=True)
         lost = [new_call(twilio) for _ in range(2)]
-        assert [play(call) for call in lost] == [3, 3]
+        answered = [play(call) for call in lost]
+        assert answered == [3, 3]
         status, body = readiness(twilio)
         assert status == 503 and "gone" in body["reason"]
         assert not path.exists()          # no empty file quietly made in its place
         kill(process)
+    note("a deleted database file (then a restart)", webhooks=12, answered=3 + sum(answered) + 3,
+         database_url=None, log_path=log)
     for call in lost:
         assert len(log_lines(log, call.sid, "not recorded", "is gone")) == 1
     assert not log_lines(log, "Traceback")
@@ -140,6 +148,7 @@ def test_a_deleted_database_file_is_noticed_logged_and_not_ready(server_env, tmp
         assert readiness(twilio)[0] == 200
         kill(process)
     assert records(server_env["DATABASE_URL"]) == {after.sid: 3}
+    NOTES[-1].update(calls=1, turns=3)  # the file deleted held the first call; the new one holds the last
 
 
 @pytest.fixture
@@ -176,6 +185,8 @@ def test_a_postgresql_restart_mid_call_loses_only_the_gap_and_says_so(server_env
         status, _body = readiness(twilio)
         assert status == 200
         kill(process)
+    note("PostgreSQL restarted mid-call (private cluster)", webhooks=8, answered=8,
+         database_url=env["DATABASE_URL"], log_path=log)
     assert records(env["DATABASE_URL"]) == {call.sid: 3, after.sid: 3}
     assert len(log_lines(log, call.sid, "not recorded")) == 1
     assert log_lines(log, "recording resumed")
@@ -186,6 +197,7 @@ def test_slow_clients_do_not_hold_the_line(server_env, tmp_path):
     """Issue 12: ten connections dripping a body a byte every 2 s held every sync worker."""
     import threading
 
+    from bench.load import percentile
     from bench.slowclients import TimedTwilio, one_call, slow_client
 
     stop = threading.Event()
@@ -203,6 +215,8 @@ def test_slow_clients_do_not_hold_the_line(server_env, tmp_path):
             time.sleep(0.5)
             timed = TimedTwilio(twilio.server, timeout=10)
             answered = [one_call(timed, TOKEN) for _ in range(5)]
+            note(f"slow clients (30 dripping a byte every 2 s; p99 {percentile(timed.latencies, 0.99) * 1000:.0f} ms)",
+                 webhooks=20, answered=sum(answered), database_url=server_env["DATABASE_URL"], log_path=log)
             assert answered == [4] * 5 and not timed.errors, timed.errors
         finally:
             stop.set()
@@ -219,7 +233,27 @@ def test_long_input_gets_twiml_from_the_real_server_and_is_recorded(server_env, 
         call = new_call(twilio)
         long_answers = ({"SpeechResult": "it " * 20000, "Confidence": "0.9"},
                         {"SpeechResult": "yes no " * 8000, "Digits": "1" * 2000})
-        assert play(call, long_answers) == 3
+        answered = play(call, long_answers)
         kill(process)
+    note("long input (60 kB SpeechResult, 2000 Digits, signed)", webhooks=3, answered=answered,
+         database_url=server_env["DATABASE_URL"], log_path=log)
+    assert answered == 3
     assert records(server_env["DATABASE_URL"]) == {call.sid: 3}
     assert not log_lines(log, "WORKER TIMEOUT")
+
+
+def test_a_worker_sigkilled_mid_call_loses_nothing(server_env, tmp_path):
+    """Each worker in turn killed between two webhooks of one call, then the whole server."""
+    log = tmp_path / "server.log"
+    with server(server_env, log) as (twilio, process):
+        call = new_call(twilio)
+        root = valid_twiml(call.post("/voice", {"CallStatus": "ringing"}))
+        answered = 1
+        for _ in range(2):
+            os.kill(min(wait_for_workers(process.pid, 2)), signal.SIGKILL)
+            root = valid_twiml(call.post(root.find("Gather").get("action"), {"Digits": "*"}))
+            answered += 1
+        kill(process)
+    note("a worker SIGKILLed between webhooks, twice, then the server", webhooks=3, answered=answered,
+         database_url=server_env["DATABASE_URL"], log_path=log)
+    assert records(server_env["DATABASE_URL"]) == {call.sid: 3}
