@@ -39,7 +39,7 @@ def nasty_call(app, new_call, database_url):
     engine = db.connect(database_url)
     with engine.begin() as conn:
         conn.execute(insert(db.calls).values(call_sid="CA" + "e" * 32, started_at=db.now(), outcome="goodbye",
-                                             connector=f"ccs{NASTY}", last_node=NASTY))
+                                             connector="\x1b[31mccs\x07", last_node=NASTY))
     engine.dispose()
     return call
 
