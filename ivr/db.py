@@ -444,7 +444,7 @@ class Health:
             gap, lost = time.monotonic() - self.failing_since, self.lost
             self.failing_since, self.last_error, self.lost = None, None, 0
             self._told.forget()
-        log.warning("recording resumed: %d write%s lost over %.0f s", lost, "" if lost == 1 else "s", gap)
+        log.warning("recording resumed: %d write%s lost over %.1f s", lost, "" if lost == 1 else "s", gap)
 
 
 class Recorder:
