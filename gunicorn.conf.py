@@ -21,7 +21,11 @@ worker_connections = 1000
 # on a worker that is then killed or restarted would fail the next webhook sent
 # on it (tests/test_restart.py), and idle connections would pile up.
 keepalive = 0
-if "--worker-class" not in os.environ.get("GUNICORN_CMD_ARGS", "") and "-k " not in os.environ.get("GUNICORN_CMD_ARGS", ""):
+# bench/slowclients.py measures other worker classes through GUNICORN_CMD_ARGS
+# (which wins over this file); gevent's patching is for gevent workers only.
+_other_worker_class = any(arg in ("-k", "--worker-class") or arg.startswith("--worker-class=")
+                          for arg in os.environ.get("GUNICORN_CMD_ARGS", "").split())
+if not _other_worker_class:
     # Patch before the app is imported (preload_app below): psycopg picks a
     # greenlet-friendly wait and SQLAlchemy's pool gevent-aware locks only if
     # they see a patched select and threading when they load.
@@ -31,8 +35,8 @@ if "--worker-class" not in os.environ.get("GUNICORN_CMD_ARGS", "") and "-k " not
 # Load and lint the flow, open the database and run its migrations once, in the
 # master, then fork: a broken flow stops the server before any worker starts,
 # a worker that is restarted is ready at once, and the workers share the
-# loaded code's memory. The database engine opens fresh connections in each
-# worker after the fork (ivr.db.connect).
+# loaded code's memory. The master closes its database connections before the
+# fork (ivr.app), and each worker opens its own (ivr.db.connect).
 preload_app = True
 # Twilio gives a webhook 15 seconds in all; a worker stuck longer than this is
 # better restarted than left holding a caller in silence.
