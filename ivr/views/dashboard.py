@@ -159,8 +159,8 @@ def page():
     since, problem = since_from(request.args.get("since"))
     try:
         calls = db.load_calls(services().recorder.engine, since)
-    except Exception:  # noqa: BLE001 - say so on the page rather than a bare 500
-        log.exception("dashboard: the database could not be read")
+    except Exception as exc:  # noqa: BLE001 - say so on the page rather than a bare 500
+        log.error("dashboard: the database could not be read (%s)", db.describe(exc))
         return render_template("dashboard.html", error="The call records cannot be read right now; "
                                "see the server log.", since=since.date().isoformat()), 503
     report = reports.summarize(calls)
