@@ -197,8 +197,9 @@ class Dispatcher:
     def _sweep_logged(self) -> None:
         try:
             self.sweep()
-        except Exception:  # noqa: BLE001 - a background sweep must not die silently
-            log.exception("sending hazard alerts failed; the next sweep tries again")
+        except Exception as exc:  # noqa: BLE001 - a background sweep must not die silently
+            log.error("sending hazard alerts failed (%s: %s); the next sweep tries again",
+                      type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
 
 
 def _now() -> datetime:

@@ -13,13 +13,13 @@ from typing import Mapping
 
 from flask import Flask
 from sqlalchemy.exc import ArgumentError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import alerts, config, content as content_module, db, sms
+from . import alerts, config, content as content_module, db, logs, proxies, sms
 from .config import ConfigError, Settings
 from .content import Content, ContentError
 
 log = logging.getLogger("ivr")
+settings_log = logging.getLogger(logs.SETTINGS_LOGGER)
 
 
 @dataclass(frozen=True)
@@ -38,20 +38,40 @@ def services() -> Services:
 
 
 def _configure_logging() -> None:
+    logs.install()  # phone numbers masked in every record, whoever logs it
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _refuse(exc: Exception) -> None:
+    """One clear line per problem (gunicorn.conf.py keeps the traceback that follows
+    out of the log). On ivr.settings, whose records keep their numbers: they are the
+    operator's own settings and the documented examples, never a caller's."""
+    problems = exc.problems if isinstance(exc, ContentError) else [exc]
+    for problem in problems:
+        settings_log.error("ivr cannot start: %s", problem)
+
+
 def _prepare_database(engine, settings: Settings) -> None:
     """Upgrade the schema, then drop calls past retention; a database that is down
-    must not stop the line: calls go on unrecorded, and the log says why."""
+    must not stop the line: calls go on unrecorded, and the log says why.
+
+    Then close every connection: gunicorn forks the workers from this process
+    (preload_app), and a SQLite connection open across a fork leaves the workers
+    with SQLite's in-process lock bookkeeping but none of the file locks, so
+    another reader (`ivr calls`, a backup) takes itself for the last one and
+    deletes the WAL under them: records silently lost (issue 12).
+    """
     try:
         db.migrate(engine)
         if settings.retention_days:
             db.purge(engine, settings.retention_days)
-    except Exception:  # noqa: BLE001 - the phone line matters more than its records
-        log.exception("the database at DATABASE_URL is not usable; calls go on without being recorded")
+    except Exception as exc:  # noqa: BLE001 - the phone line matters more than its records
+        log.error("the database at DATABASE_URL is not usable (%s); calls go on without being recorded",
+                  db.describe(exc))
+    finally:
+        engine.dispose()
 
 
 def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True) -> Flask:
@@ -63,15 +83,16 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         content = content_module.load(settings.flows_dir, settings.prompts_dir,
                                       env.get("IVR_FLOW") or content_module.DEFAULT_FLOW)
         config.check_production(settings, content.escalation.support_number or settings.support_number)
+        trusted = proxies.trusted_networks(env)
     except (ConfigError, ContentError) as exc:
-        if log_errors:  # gunicorn shows a traceback; put the reason on one clear line first
-            log.error("ivr cannot start: %s", exc)
+        if log_errors:
+            _refuse(exc)
         raise
     for language in {settings.agent_language, *settings.number_languages.values()}:
         if language not in content.catalogs:
             exc = ConfigError(f"no prompts/{language}.yaml for a language named in IVR_AGENT_LANGUAGE or IVR_NUMBER_LANGUAGES")
             if log_errors:
-                log.error("ivr cannot start: %s", exc)
+                _refuse(exc)
             raise exc
     if settings.dev and not settings.auth_token:
         log.warning("IVR_DEV=1 and no TWILIO_AUTH_TOKEN: webhook signatures are NOT checked. "
@@ -81,9 +102,10 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
     app.debug = False  # a stray FLASK_DEBUG=1 must not change error handling in production
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.json.sort_keys = True
-    if not settings.public_url:
-        # One trusted hop (a Heroku-style router) terminates TLS and says so.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    # One proxy hop, if it is one we trust (IVR_TRUSTED_PROXIES), says who the client
+    # is and, without IVR_PUBLIC_URL, the public scheme and host Twilio called.
+    hop = 0 if settings.public_url else 1
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, trusted, x_proto=hop, x_host=hop)
 
     try:
         engine = db.connect(settings.database_url)
@@ -91,7 +113,7 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         exc = ConfigError(f"DATABASE_URL is not a database URL ({exc}): expected e.g. "
                           "sqlite:///ivr.db or postgresql://user:password@host:5432/name")
         if log_errors:
-            log.error("ivr cannot start: %s", exc)
+            _refuse(exc)
         raise exc from None
     _prepare_database(engine, settings)
     recorder = db.Recorder(engine)

@@ -1,6 +1,7 @@
 """The `ivr` command: serve, call, lint."""
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -51,6 +52,9 @@ def serve(host: str, port: int) -> None:
 def call(caller: str, confidence: float, script: tuple[str, ...]) -> None:
     from .simulator import Call
 
+    # A call in this terminal: no server is exposed, so only errors are worth a log line here.
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = {**_dev_env(), "IVR_RATE_LIMIT": "off"}   # the terminal is never limited
     app = _app(env)
     answers = list(script)
@@ -151,6 +155,26 @@ def _records_engine():
     return engine
 
 
+def printable(text: str) -> str:
+    """What callers said, safe for a terminal: control characters (ESC, BEL, CR,
+    newlines, C1 codes...) shown escaped, as \\x1b, instead of acting on it."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def _for_terminal(records):
+    """Every text field of the calls and their turns made printable: all of it came from outside."""
+    from dataclasses import fields, replace
+
+    def clean(item):
+        changes = {f.name: printable(getattr(item, f.name)) for f in fields(item)
+                   if isinstance(getattr(item, f.name), str)}
+        return replace(item, **changes)
+
+    return [replace(clean(record), turns=tuple(clean(turn) for turn in record.turns)) for record in records]
+
+
 def _utc(moment):
     from datetime import timezone
     return None if moment is None else moment.replace(tzinfo=timezone.utc)
@@ -171,10 +195,10 @@ def calls(since, as_json: bool) -> None:
     from . import db, reports
 
     records = db.load_calls(_records_engine(), _utc(since))
-    if as_json:
+    if as_json:  # json.dumps escapes control characters itself
         click.echo(json.dumps([reports.call_summary(c) for c in records], indent=2))
         return
-    for record in records:
+    for record in _for_terminal(records):
         click.echo(reports.call_line(record))
     if not records:
         click.echo("no calls recorded" + (f" since {since:%Y-%m-%d}" if since else ""), err=True)
@@ -189,8 +213,11 @@ def report(since, as_json: bool) -> None:
 
     from . import db, reports
 
-    summary = reports.summarize(db.load_calls(_records_engine(), _utc(since)))
-    click.echo(json.dumps(summary, indent=2) if as_json else reports.report_text(summary), nl=as_json)
+    records = db.load_calls(_records_engine(), _utc(since))
+    if as_json:  # json.dumps escapes control characters itself
+        click.echo(json.dumps(reports.summarize(records), indent=2))
+    else:
+        click.echo(reports.report_text(reports.summarize(_for_terminal(records))), nl=False)
 
 
 @main.command(help="Delete calls (and their turns) older than --days, or IVR_RETENTION_DAYS.")
@@ -206,6 +233,25 @@ def purge(days: int | None) -> None:
         days = int(raw)
     deleted = db.purge(_records_engine(), days)
     click.echo(f"deleted {deleted} call{'s' if deleted != 1 else ''} older than {days} days")
+
+
+@main.command(help="Copy the call records to FILE while the line runs (SQLite's online backup); "
+                   "for PostgreSQL, use pg_dump.")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def backup(file: str) -> None:
+    from . import db
+
+    engine = _records_engine()
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException("DATABASE_URL is PostgreSQL: back it up with pg_dump, e.g. "
+                                   "pg_dump --format=custom --file=ivr.dump \"$DATABASE_URL\"")
+    try:
+        pages = db.backup(engine, file)
+    except Exception as exc:  # noqa: BLE001 - one clear line
+        raise click.ClickException(f"backup to {file} failed: {db.describe(exc)}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"backed up {pages} pages to {file}")
 
 
 @main.command(help="Draw the flow for review: Mermaid text (paste into a Markdown file) or SVG.")
@@ -241,6 +287,14 @@ def graph(fmt: str, flow_name: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a network failure, on one line."""
+    while exc.__cause__ is not None or (exc.args and isinstance(exc.args[0], BaseException)):
+        exc = exc.__cause__ if exc.__cause__ is not None else exc.args[0]
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
 @main.command("configure-number", help="Point a Twilio number at this app: voice URL, status callback "
                                        "and fallback URL, through the REST API (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).")
 @click.argument("number")
@@ -249,6 +303,7 @@ def graph(fmt: str, flow_name: str, output: str | None) -> None:
 def configure_number(number: str, base_url: str, station: str | None) -> None:
     import re
 
+    import requests
     from twilio.base.exceptions import TwilioException, TwilioRestException
     from twilio.rest import Client
 
@@ -259,15 +314,17 @@ def configure_number(number: str, base_url: str, station: str | None) -> None:
         raise click.ClickException(f"{number!r} is not a phone number in E.164 form, e.g. +14155550123")
     sid, token = os.environ.get("TWILIO_ACCOUNT_SID", "").strip(), os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
     if not sid or not token:
-        raise click.ClickException("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to your Twilio account's")
+        raise click.ClickException("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to your Twilio account's "
+                                   "SID and auth token (Twilio console, Account Info)")
     try:
         changes = configure(Client(sid, token), compact, base_url, station)
     except NumberError as exc:
         raise click.ClickException(str(exc)) from None
     except TwilioRestException as exc:
         raise click.ClickException(f"Twilio refused: {exc.msg} (code {exc.code})") from None
-    except TwilioException as exc:
-        raise click.ClickException(f"Twilio could not be reached: {exc}") from None
+    except (TwilioException, requests.RequestException, OSError) as exc:
+        # No network, DNS, TLS, a proxy, a timeout: one line, not requests' traceback.
+        raise click.ClickException(f"Twilio could not be reached: {_reason(exc)}") from None
     if not changes:
         click.echo(f"{compact}: already set, nothing changed")
     for change in changes:

@@ -10,19 +10,24 @@ from __future__ import annotations
 import contextlib
 import json
 import fcntl
+import hashlib
 import logging
+import mmap
 import os
+import threading
+import time
 import weakref
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text, UniqueConstraint, bindparam, case, create_engine, delete,
                         event, func, inspect, or_, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
 from . import deadline
 from .handoff import masked
@@ -166,6 +171,8 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        _watch_sqlite_file(engine)
     else:
         connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=3,
@@ -178,6 +185,55 @@ def connect(url: str) -> Engine:
                 dbapi_connection.commit()
     _fresh_pool_after_fork(engine)
     return engine
+
+
+class MissingDatabase(Exception):
+    """The SQLite file this engine wrote to is gone (deleted or moved away)."""
+
+
+def _watch_sqlite_file(engine: Engine) -> None:
+    """Notice a database file deleted (or replaced) while the server runs.
+
+    An open SQLite connection goes on writing to a deleted file: every call is
+    recorded into the void until the next restart. So each connection notes the
+    file it opened, each checkout checks the path still names that file, and once
+    the engine has seen the file it never creates a new empty one in its place
+    (mode=rw): writes fail, are logged per call, and /readyz says so until the file
+    is back or the server restarts (and migrates a new one).
+    """
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    path = os.path.abspath(path)
+    seen = threading.Event()
+
+    def identity() -> tuple[int, int] | None:
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    @event.listens_for(engine, "do_connect")
+    def _open_existing(_dialect, _record, cargs, cparams):
+        if seen.is_set():
+            if identity() is None:
+                raise MissingDatabase(f"the database file {path} is gone (deleted or moved while the server ran)")
+            cargs[:1] = [f"file:{quote(path)}?mode=rw"]
+            cparams["uri"] = True
+
+    @event.listens_for(engine, "connect")
+    def _note_file(_dbapi_connection, record):
+        record.info["file"] = identity()
+        seen.set()
+
+    @event.listens_for(engine, "checkout")
+    def _same_file(_dbapi_connection, record, _proxy):
+        now_there = identity()
+        if now_there is None:
+            raise MissingDatabase(f"the database file {path} is gone (deleted or moved while the server ran)")
+        if now_there != record.info.get("file"):  # replaced: open the new file
+            raise DisconnectionError(f"the database file {path} was replaced")
 
 
 def _fresh_pool_after_fork(engine: Engine) -> None:
@@ -232,7 +288,12 @@ def migrate(engine: Engine) -> None:
     for the transaction, SQLite a lock on the file. A database made by the
     recorder before migrations existed is stamped at the first revision first.
     """
+    # Alembic narrates every start ("setup plugin ...", "Context impl ..."), some
+    # of it as it is imported: keep start-up quiet unless something is wrong, and
+    # say in one line what changed.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     lock = _sqlite_file_lock(engine) if engine.dialect.name == "sqlite" else contextlib.nullcontext()
     with lock, engine.begin() as connection:
@@ -244,7 +305,42 @@ def migrate(engine: Engine) -> None:
         if "calls" in tables and "alembic_version" not in tables:
             log.info("database made before migrations: stamping it at revision 0001")
             command.stamp(config, "0001")
+        before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(config, "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+        if after != before:
+            log.info("database schema %s: revision %s", "created" if before is None else f"upgraded from {before}", after)
+
+
+def backup(engine: Engine, destination: str) -> int:
+    """Copy a SQLite database with SQLite's online backup API; return the pages copied.
+
+    Safe while the server writes: the copy is one consistent snapshot, and the
+    source's WAL is left to its writers. Written to a temporary file beside
+    `destination`, then renamed, so a failed backup never leaves half a file.
+    """
+    import sqlite3
+    import tempfile
+
+    source_path = engine.url.database
+    target = Path(destination).resolve()
+    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    try:
+        source = sqlite3.connect(f"file:{quote(os.path.abspath(source_path))}?mode=ro", uri=True, timeout=5)
+        copy = sqlite3.connect(partial)
+        try:
+            source.backup(copy, pages=256)
+            pages = copy.execute("PRAGMA page_count").fetchone()[0]
+        finally:
+            copy.close()
+            source.close()
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
+    return pages
 
 
 def head() -> str:
@@ -298,11 +394,88 @@ def _turn_statements(dialect: str):
     return add_turn, move_call
 
 
+def describe(exc: BaseException) -> str:
+    """One line for the log: the database's own complaint, never the statement's values."""
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first = (str(original).strip().splitlines() or [""])[0][:200]
+    return f"{type(original).__name__}: {first}" if first else type(original).__name__
+
+
+class _CallsTold:
+    """Which calls' lost records were already logged, shared by every worker.
+
+    An anonymous shared mapping made before gunicorn forks (the Recorder is built
+    in the master), so a call whose turns land on two workers is still logged
+    once. A slot per hash of the CallSid: a collision at worst logs a call twice.
+    """
+
+    SLOTS = 4096
+
+    def __init__(self) -> None:
+        self._table = mmap.mmap(-1, self.SLOTS * 8)
+
+    def first_time(self, call_sid: str) -> bool:
+        digest = hashlib.blake2b(call_sid.encode(), digest_size=8).digest()
+        slot = int.from_bytes(digest[:4], "little") % self.SLOTS * 8
+        if self._table[slot:slot + 8] == digest:
+            return False
+        self._table[slot:slot + 8] = digest
+        return True
+
+    def forget(self) -> None:
+        self._table[:] = bytes(len(self._table))
+
+
+class Health:
+    """Whether records are being written, for the log and for /readyz.
+
+    A failed write is logged once per call, on one line, not once per turn with
+    a traceback; the first write that works again logs the gap: how many writes
+    were lost, over how long.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.failing_since: float | None = None
+        self.last_error: str | None = None
+        self.lost = 0
+        self._told = _CallsTold()
+
+    @property
+    def ok(self) -> bool:
+        return self.failing_since is None
+
+    def failed(self, call_sid: str, reason: str) -> None:
+        with self._lock:
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
+                self.lost = 0
+            self.lost += 1
+            self.last_error = reason
+            first_for_call = self._told.first_time(call_sid)
+        if first_for_call:
+            log.error("call %s: not recorded (%s); the call goes on", call_sid, reason)
+        else:
+            log.debug("call %s: another write lost (%s)", call_sid, reason)
+
+    def succeeded(self) -> None:
+        if self.failing_since is None:  # the usual case: no lock taken
+            return
+        with self._lock:
+            if self.failing_since is None:
+                return
+            gap, lost = time.monotonic() - self.failing_since, self.lost
+            self.failing_since, self.last_error, self.lost = None, None, 0
+            self._told.forget()
+        log.warning("recording resumed: %d write%s lost over %.1f s", lost, "" if lost == 1 else "s", gap)
+
+
 class Recorder:
     """Best-effort writes of calls and turns; never raises."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.health = Health()
 
     def call_started(self, call_sid: str, from_number: str | None, to_number: str | None, language: str,
                      station_id: str | None = None) -> None:
@@ -345,11 +518,16 @@ class Recorder:
             with self.engine.begin() as conn:
                 if not deadline.spent():
                     write(conn, ensure_call=False)
-                    return
+                    written = True
+                else:
+                    written = False
+            if written:
+                self.health.succeeded()
+                return
         except IntegrityError:
             pass
-        except Exception:  # noqa: BLE001 - recording must never break a call
-            log.exception("recording call %s failed; the call goes on", call_sid)
+        except Exception as exc:  # noqa: BLE001 - recording must never break a call
+            self.health.failed(call_sid, describe(exc))
             return
         self._run(lambda conn: write(conn, ensure_call=True), call_sid)
 
@@ -450,8 +628,8 @@ class Recorder:
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(query).mappings().first()
-        except Exception:  # noqa: BLE001 - a failed look-up only costs the welcome back
-            log.warning("call %s: could not look up the caller's earlier call", call_sid)
+        except Exception as exc:  # noqa: BLE001 - a failed look-up only costs the welcome back
+            self.health.failed(call_sid, f"{describe(exc)}; no welcome back")
             return None
         return dict(row) if row is not None else None
 
@@ -501,13 +679,32 @@ class Recorder:
     def _run(self, write, call_sid: str, respect_deadline: bool = True) -> None:
         """One transaction; any failure is logged and the call goes on."""
         if respect_deadline and deadline.spent():  # the database already took this webhook's budget
-            log.warning("call %s: not recorded, the database is too slow to answer in time", call_sid)
+            self.health.failed(call_sid, "the database is too slow to answer in time")
             return
         try:
             with self.engine.begin() as conn:
                 write(conn)
-        except Exception:  # noqa: BLE001 - recording must never break a call
-            log.exception("recording call %s failed; the call goes on", call_sid)
+        except Exception as exc:  # noqa: BLE001 - recording must never break a call
+            self.health.failed(call_sid, describe(exc))
+        else:
+            self.health.succeeded()
+
+
+def probe(engine: Engine) -> str | None:
+    """Can a record be written right now? None if so, else why not (one line).
+
+    A write that changes nothing, rolled back: it takes the write lock (SQLite) or
+    needs a writable primary (PostgreSQL), so read-only files, a deleted file, a
+    database that is down or in recovery all answer here.
+    """
+    try:
+        with engine.connect() as conn:
+            with conn.begin() as transaction:
+                conn.execute(update(calls).where(text("1 = 0")).values(outcome=calls.c.outcome))
+                transaction.rollback()
+    except Exception as exc:  # noqa: BLE001 - the answer is the reason
+        return describe(exc)
+    return None
 
 
 # -- reading and purging ------------------------------------------------------------------

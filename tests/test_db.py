@@ -152,7 +152,7 @@ def test_dropped_tables_are_logged_and_the_call_goes_on(client, app, caplog):
         root = start(client)
         root = answer(client, root, Digits="1")
     assert gather(root) is not None               # the next question, not an apology
-    assert "recording call" in caplog.text and "the call goes on" in caplog.text
+    assert "not recorded" in caplog.text and "the call goes on" in caplog.text
     assert "+15555550123" not in caplog.text
 
 
@@ -165,7 +165,35 @@ def test_an_unreachable_database_leaves_the_line_answering(env, caplog):
         root = answer(client, root, Digits="1")
     assert gather(root) is not None
     assert client.post("/voice/status", data=fields(CallStatus="completed", SequenceNumber="1")).status_code == 204
-    assert "not usable" in caplog.text and "recording call" in caplog.text
+    assert "not usable" in caplog.text and "not recorded" in caplog.text
+
+
+def test_a_lost_database_is_logged_once_per_call_without_a_traceback(env, caplog):
+    """Issue 12: a two-turn call with PostgreSQL down wrote 669 lines, a traceback per write."""
+    env = {**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing", "IVR_RATE_LIMIT": "5/10m"}
+    app = create_app(env)
+    client = app.test_client()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG - 1):
+        root = start(client)
+        root = answer(client, root, Digits="1")
+        root = answer(client, root, Digits="1")
+        client.post("/voice/status", data=fields(CallStatus="completed", SequenceNumber="1"))
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(problems) == 1, [r.getMessage() for r in problems]
+    assert "not recorded" in problems[0].getMessage() and CALL_SID in problems[0].getMessage()
+    assert all(r.exc_info is None for r in caplog.records)
+    assert len(caplog.text.splitlines()) < 15
+
+
+def test_recording_that_resumes_logs_the_gap(app, client, caplog):
+    recorder = app.extensions["ivr"].recorder
+    recorder.health.failed("CA" + "1" * 32, "OperationalError: the server closed the connection")
+    assert not recorder.health.ok
+    with caplog.at_level(logging.INFO, logger="ivr.db"):
+        start(client)
+    assert recorder.health.ok
+    assert "recording resumed: 1 write lost" in caplog.text
 
 
 def test_a_malformed_database_url_stops_start_up_with_its_name(env):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
+import time
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 
 import plotly.graph_objects as go
-from flask import Blueprint, Response, abort, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from markupsafe import Markup
 
 from .. import db, reports
@@ -30,14 +33,73 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline
                            "style-src 'self' 'unsafe-inline'; img-src 'self' data:")
 
 
+class Throttle:
+    """Wrong passwords per client, and from everyone, in a sliding window.
+
+    A client (its address, from a trusted proxy only: ivr/proxies.py) gets
+    PER_CLIENT wrong guesses a window, everyone together GLOBAL; past either,
+    every attempt is refused unchecked until the window has moved on. Kept in
+    the worker's memory: with WEB_CONCURRENCY workers the caps are that many
+    times larger, still far from a guessing rate.
+    """
+
+    WINDOW_S = 60.0
+    PER_CLIENT = 5
+    GLOBAL = 30
+    MAX_CLIENTS = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: dict[str, deque] = {}
+        self._everyone: deque = deque()
+
+    def _trim(self, times: deque, now: float) -> deque:
+        while times and now - times[0] > self.WINDOW_S:
+            times.popleft()
+        return times
+
+    def blocked(self, client: str) -> float | None:
+        """Seconds to wait, or None when this client may try."""
+        now = time.monotonic()
+        with self._lock:
+            everyone = self._trim(self._everyone, now)
+            mine = self._trim(self._clients.get(client, deque()), now)
+            waits = [self.WINDOW_S - (now - times[0]) for times, cap in ((mine, self.PER_CLIENT), (everyone, self.GLOBAL))
+                     if len(times) >= cap]
+        return max(waits) if waits else None
+
+    def failed(self, client: str) -> tuple[int, int]:
+        """Note a wrong password; return (this client's, everyone's) in the window."""
+        now = time.monotonic()
+        with self._lock:
+            if client not in self._clients and len(self._clients) >= self.MAX_CLIENTS:
+                self._clients = {k: v for k, v in self._clients.items() if self._trim(v, now)}
+                if len(self._clients) >= self.MAX_CLIENTS:
+                    self._clients.clear()
+            mine = self._trim(self._clients.setdefault(client, deque()), now)
+            mine.append(now)
+            self._trim(self._everyone, now).append(now)
+            return len(mine), len(self._everyone)
+
+
 @bp.before_request
 def require_password():
     password = services().settings.dashboard_password
     if not password:
         abort(404)
+    client = request.remote_addr or "?"
+    throttle = current_app.extensions.setdefault("ivr.dashboard.throttle", Throttle())  # one per app
+    wait = throttle.blocked(client)
+    if wait is not None:
+        return Response("Too many wrong passwords: try again in a minute.\n", 429,
+                        {"Retry-After": str(max(1, round(wait)))}, mimetype="text/plain")
     auth = request.authorization
-    given = (auth.password or "") if auth is not None and auth.type == "basic" else ""
-    if not hmac.compare_digest(given.encode(), password.encode()):
+    given = (auth.password or "") if auth is not None and auth.type == "basic" else None
+    if given is None or not hmac.compare_digest(given.encode(), password.encode()):
+        if given is not None:  # a browser's first request carries no password: not a guess
+            mine, everyone = throttle.failed(client)
+            log.warning("dashboard: wrong password from %s (%d from there, %d in all, in the last minute)",
+                        client, mine, everyone)
         return Response("The dashboard needs the operators' password.\n", 401,
                         {"WWW-Authenticate": 'Basic realm="ivr dashboard", charset="UTF-8"'},
                         mimetype="text/plain")
@@ -97,8 +159,8 @@ def page():
     since, problem = since_from(request.args.get("since"))
     try:
         calls = db.load_calls(services().recorder.engine, since)
-    except Exception:  # noqa: BLE001 - say so on the page rather than a bare 500
-        log.exception("dashboard: the database could not be read")
+    except Exception as exc:  # noqa: BLE001 - say so on the page rather than a bare 500
+        log.error("dashboard: the database could not be read (%s)", db.describe(exc))
         return render_template("dashboard.html", error="The call records cannot be read right now; "
                                "see the server log.", since=since.date().isoformat()), 503
     report = reports.summarize(calls)

@@ -34,10 +34,18 @@ SMS_REPLIES = {"sent": "sms_sent", "invalid_number": "sms_invalid_number",
 
 
 def fail_safe(exc: Exception):
-    """Callbacks whose answer Twilio ignores get 204; a caller gets the usual apology."""
+    """Callbacks whose answer Twilio ignores get 204; a caller gets the usual apology.
+
+    A queue's waitUrl may not answer <Dial>: there the safe answer is <Leave>, and
+    the Enqueue's action URL runs the fallback chain (QueueResult=leave).
+    """
     if request.endpoint in CALLBACKS:
         log.exception("callback %s failed for call %s", request.path, web.call_sid())
         return Response(status=204)
+    if request.endpoint == "handoff.queue_wait":
+        log.error("webhook %s failed for call %s; leaving the queue", request.path, web.call_sid(),
+                  exc_info=exc)
+        return web.xml(twiml.leave_queue())
     return web.fail_safe(exc)
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, request
 
-from .. import handoff, ratelimit, twiml
+from .. import db, handoff, ratelimit, twiml
 from ..app import services
 from ..engine import BadState, CallState, Heard, Reply
 from ..understanding import hints, understand
@@ -49,8 +49,9 @@ def over_rate_limit(caller: str | None) -> bool:
     svc = services()
     try:
         limited = ratelimit.over_limit(svc.recorder.engine, svc.settings.rate_limit, caller, call_sid())
-    except Exception:  # noqa: BLE001 - a broken count must not turn a driver away
-        log.exception("call %s: could not count recent calls; letting it in", call_sid())
+    except Exception as exc:  # noqa: BLE001 - a broken count must not turn a driver away
+        # The same database the records are in: one line per call, with the records' loss.
+        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; the rate limit let it in")
         return False
     if limited:
         log.warning("call %s from %s: over the rate limit (%s)", call_sid(), handoff.masked(caller),
@@ -70,8 +71,8 @@ def _rate_limited(caller: str | None, lang: str | None, state: CallState):
                       intent=None, action=ratelimit.LIMITED_ACTION, next_node=None, outcome="transferred")
     try:
         capped = ratelimit.agents_rung(svc.recorder.engine, svc.settings.agent_cap, caller, call_sid())
-    except Exception:  # noqa: BLE001 - a failed count puts the caller through
-        log.exception("call %s: could not count calls to the agents; putting it through", call_sid())
+    except Exception as exc:  # noqa: BLE001 - a failed count puts the caller through
+        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; IVR_AGENT_CAP let it through")
         capped = False
     if capped:
         log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), handoff.masked(caller))

@@ -12,6 +12,7 @@ import math
 import re
 
 from flask import Blueprint, Response, request, url_for
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import deadline, twiml
@@ -39,6 +40,10 @@ def check_signature():
     deadline.start()
     settings = services().settings
     if not settings.check_signatures:
+        try:
+            cap_fields()
+        except RequestEntityTooLarge:
+            pass  # the view's fail-safe answers it
         services().alerts.kick()
         return None
     url = public_url(request.environ, request.host_url, settings.public_url)
@@ -49,8 +54,40 @@ def check_signature():
     if form is None or not is_from_twilio(settings.auth_token, url, form, request.headers.get("X-Twilio-Signature")):
         log.warning("refused an unsigned or forged webhook to %s", request.path)
         return Response("Forbidden: not signed by Twilio for this URL.\n", status=403, mimetype="text/plain")
+    cap_fields()
     services().alerts.kick()   # a pending hazard alert from a crash goes out now (time-gated)
     return None
+
+
+# What Twilio can send, with room to spare; anything longer is cut before any
+# view reads it, so no reader ever sees more (issue 12: a signed 60 kB
+# SpeechResult took 21 s to read and the worker was killed). Speech: Twilio
+# stops listening after maxSpeechTime, 60 s at most; very fast speech is about
+# 250 words a minute, and an English word with its space about 6 characters,
+# so one answer is at most about 1,500 characters. Digits: the longest keyed
+# entry is a call-back number (011, a country code, up to 15 digits, '#').
+# A voicemail's transcription: 120 s of speech (the most Twilio transcribes).
+FIELD_CAPS = {"SpeechResult": 1500, "UnstableSpeechResult": 1500, "Digits": 32, "TranscriptionText": 3000}
+OTHER_FIELD_CAP = 1000  # numbers, SIDs, statuses, URLs (RecordingUrl, ErrorUrl)
+
+
+def capped(name: str, value: str) -> str:
+    cap = FIELD_CAPS.get(name, OTHER_FIELD_CAP)
+    if len(value) <= cap:
+        return value
+    cut = value[:cap]
+    if name in ("SpeechResult", "UnstableSpeechResult", "TranscriptionText") and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]  # a whole last word
+    return cut
+
+
+def cap_fields() -> None:
+    """Cut every form field to what Twilio can send, after the signature (which covers them whole)."""
+    form = request.form
+    if any(len(value) > FIELD_CAPS.get(name, OTHER_FIELD_CAP) for name, value in form.items(multi=True)):
+        log.warning("webhook %s for call %s: fields longer than Twilio sends, cut", request.path,
+                    (form.get("CallSid") or "?")[:64])
+        request.form = ImmutableMultiDict([(name, capped(name, value)) for name, value in form.items(multi=True)])
 
 
 def alert_new_hazard(before: str | None, state) -> None:
