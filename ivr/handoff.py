@@ -105,9 +105,11 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, hazard: bool =
     done = [(node, result) for node, result in step_results(flow, state) if result in TRIED]
     if done:
         node, result = done[-1]
-        more.append(catalog.text("whisper_last", step=catalog.step_label(node),
-                                 result=catalog.text(f"whisper_result_{result}")
-                                 if f"whisper_result_{result}" in catalog else result))
+        if result in ("yes", "no"):   # a check: what it found is among the facts above
+            more.append(catalog.text("whisper_last_check", step=catalog.step_label(node)))
+        else:
+            more.append(catalog.text("whisper_last", step=catalog.step_label(node),
+                                     result=catalog.text(f"whisper_result_{result}")))
     asked_at = _asked_at(flow, state)
     if asked_at is not None and (not done or asked_at is not done[-1][0]):
         more.append(catalog.text("whisper_asked_at", step=catalog.step_label(asked_at) or asked_at.id.replace("_", " ")))

@@ -36,7 +36,7 @@ SYSTEM_KEYS = (
     "whisper", "whisper_accept", "whisper_steps_none", "whisper_language",
     "whisper_hazard_fire", "whisper_hazard_damage", "whisper_connector", "whisper_car",
     "whisper_last", "whisper_asked_at", "whisper_count",
-    "whisper_result_still_stuck", "whisper_result_skipped", "whisper_result_yes", "whisper_result_no",
+    "whisper_result_still_stuck", "whisper_result_released", "whisper_last_check",
     *(f"whisper_fact_{fact}" for fact in FACTS),
     "dial_completed_hazard", "goodbye_hazard", "goodbye_hazard_no_number",
     "connector_ccs", "connector_chademo", "connector_j1772", "connector_tesla",
