@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"TWILIO_AUTH_TOKEN": token, "IVR_DEV": "", "IVR_AGENT_NUMBER": "+14155550100",
+        env = {"TWILIO_AUTH_TOKEN": token, "IVR_DEV": "", "IVR_AGENT_NUMBER": "+14155550100", "IVR_SUPPORT_NUMBER": "+18005550199",
                "DATABASE_URL": f"sqlite:///{tmp}/slow.db", "IVR_RATE_LIMIT": "off",
                "GUNICORN_CMD_ARGS": args.gunicorn_args}
         log_path = Path(tmp) / "server.log"

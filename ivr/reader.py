@@ -44,6 +44,7 @@ from .vocabulary import CONNECTORS, Vocabulary, fold, is_pattern, words
 
 #: Below this Confidence (or without one) a release is never certain.
 RELEASE_CONFIDENCE = 0.6
+FUZZY_WORDS = 40    # how far into an answer a garbled connector name is looked for
 _REACH = 4          # how many words before a phrase a negator may stand
 _KEY_WORDS = 10     # the most words a spoken key comes with ("i will press option number one please")
 
@@ -454,12 +455,15 @@ def _connector(vocab: Vocabulary, toks: list[str], text: str,
         return found.pop(), True
     if len(found) > 1:
         return "unclear", False
-    for name, target in _connector_names(vocab):   # one garbled long name: "chade mo", "shademo"
+    # One garbled long name ("chade mo", "shademo"), looked for in the first words only:
+    # an answer naming its plug is short, and a long one must not cost a fuzzy match per word.
+    near = toks[:FUZZY_WORDS]
+    for name, target in _connector_names(vocab):
         for n in (1, 2, 3):
-            for i in range(len(toks) - n + 1):
-                if inside.intersection(range(i, i + n)):
+            for i in range(len(near) - n + 1):
+                if inside and inside.intersection(range(i, i + n)):
                     continue
-                joined = "".join(toks[i:i + n])
+                joined = "".join(near[i:i + n])
                 if len(joined) >= 5 and fuzz.ratio(joined, target) >= 80:
                     return f"connector_{name}", False
     return None
