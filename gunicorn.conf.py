@@ -65,7 +65,7 @@ sys.excepthook = _one_line_for_a_broken_config
 
 
 def post_worker_init(worker):
-    """A worker that starts sends any hazard alert a crash left pending (ivr/alerts.py)."""
+    """A worker that starts sends any hazard alert a crash left pending (ivr/outbound/alerts.py)."""
     services = getattr(worker.wsgi, "extensions", {}).get("ivr")
     if services is not None:
         services.alerts.kick(force=True)

@@ -40,9 +40,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ivr import content as content_module, station  # noqa: E402
-from ivr.engine import Heard, Reply  # noqa: E402
-from ivr.flow import ANSWERS, Flow  # noqa: E402
+from ivr import content as content_module  # noqa: E402
+from ivr.call import station  # noqa: E402
+from ivr.call.engine import Heard, Reply  # noqa: E402
+from ivr.call.flow import ANSWERS, Flow  # noqa: E402
 
 WORDS_PER_MINUTE = 150
 ANSWER_SECONDS = 3.0

@@ -54,7 +54,7 @@ def main() -> int:
     import logging
     logging.disable(logging.WARNING)
     from ivr.app import create_app
-    from ivr.simulator import Call
+    from ivr.tools.simulator import Call
     from xml.etree import ElementTree as ET
 
     token = "1" * 32

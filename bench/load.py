@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.procfile import procfile_server  # noqa: E402
-from ivr import db  # noqa: E402
-from ivr.simulator import Call  # noqa: E402
+from ivr.records import db  # noqa: E402
+from ivr.tools.simulator import Call  # noqa: E402
 
 AGENT = "+14155550100"
 # Webhooks that take a step of the call and so write one turn each.

@@ -83,7 +83,7 @@ class RecordingClient:
 
 def record_call(workdir: Path) -> list[tuple[str, dict]]:
     from ivr.app import create_app
-    from ivr.simulator import Call
+    from ivr.tools.simulator import Call
 
     app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": AGENT,
                       "DATABASE_URL": f"sqlite:///{workdir}/record.db"}, log_errors=False)

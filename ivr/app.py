@@ -8,33 +8,22 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from typing import Mapping
 
 from flask import Flask
 from sqlalchemy.exc import ArgumentError
 
-from . import alerts, config, content as content_module, db, logs, proxies, sms
-from .config import ConfigError, Settings
-from .content import Content, ContentError
+from ivr import config, content as content_module
+from ivr.outbound import alerts, sms
+from ivr.records import db
+from ivr.web import logs, proxies
+from ivr.web.services import Services
+from ivr.web.views import dashboard, handoff, health, voice
+from ivr.config import ConfigError, Settings
+from ivr.content import Content, ContentError
 
 log = logging.getLogger("ivr")
 settings_log = logging.getLogger(logs.SETTINGS_LOGGER)
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the webhooks need, built once per process."""
-
-    settings: Settings
-    content: Content
-    recorder: db.Recorder
-    alerts: alerts.Dispatcher
-
-
-def services() -> Services:
-    from flask import current_app
-    return current_app.extensions["ivr"]
 
 
 def _configure_logging() -> None:
@@ -126,7 +115,6 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
                     "hazards are recorded, but nobody is told at once")
     app.extensions["ivr"] = Services(settings, content, recorder, alerts.Dispatcher(recorder, channels))
 
-    from .views import dashboard, handoff, health, voice
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(handoff.bp)

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ivr.app import create_app
-from ivr.db import normalize_url
-from ivr.simulator import Call
+from ivr.records.db import normalize_url
+from ivr.tools.simulator import Call
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENT = "+14155550100"
@@ -45,7 +45,7 @@ def _no_phone_number_in_any_log():
         yield
     finally:
         root.removeHandler(handler)
-    # ivr.settings quotes the operator's own settings when start-up is refused (ivr/logs.py).
+    # ivr.settings quotes the operator's own settings when start-up is refused (ivr/web/logs.py).
     leaked = [line for line in handler.lines
               if UNMASKED_NUMBER.search(line) and not line.startswith("ivr.settings ")]
     assert not leaked, f"unmasked phone numbers in the log: {leaked[:3]}"

@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from conftest import ROOT, TOKEN, UNMASKED_NUMBER
-from ivr import db
-from ivr.simulator import Call
+from ivr.records import db
+from ivr.tools.simulator import Call
 
 sys.path.insert(0, str(ROOT))
 from bench.load import HttpTwilio  # noqa: E402

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from helpers import fields, gather, said, twiml
-from ivr import alerts, db
+from ivr.outbound import alerts
+from ivr.records import db
 from ivr.app import create_app
 
 ACCOUNT = "AC" + "a" * 32

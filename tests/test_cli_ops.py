@@ -15,8 +15,9 @@ from responses import matchers
 from sqlalchemy import insert
 
 from conftest import ROOT
-from ivr import content, db
-from ivr.cli import main
+from ivr import content
+from ivr.records import db
+from ivr.tools.cli import main
 
 ACCOUNT = "AC" + "a" * 32
 TOKEN = "12345678901234567890123456789012"

@@ -17,7 +17,7 @@ from sqlalchemy import func, inspect, insert, select, text
 
 from bench.procfile import procfile_server
 from helpers import CALL_SID, action_of, fields, gather, twiml
-from ivr import db
+from ivr.records import db
 from ivr.app import create_app
 from ivr.config import ConfigError
 

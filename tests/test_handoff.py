@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from conftest import AGENT, ROOT, TOKEN
 from helpers import gather, said, twiml
-from ivr import db
+from ivr.records import db
 from ivr.app import create_app
 from ivr.content import ContentError
-from ivr.simulator import Call
+from ivr.tools.simulator import Call
 
 ACCOUNT = "AC" + "a" * 32
 MESSAGES = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
@@ -465,8 +465,8 @@ def test_a_broken_escalation_file_stops_start_up_with_file_and_line(make):
 
 
 def test_a_long_path_whispers_the_last_step_its_result_and_the_count(app):
-    from ivr import handoff
-    from ivr.engine import CallState
+    from ivr.call import handoff
+    from ivr.call.engine import CallState
     content = app.extensions["ivr"].content
     path = ("session_screen", "connector", "unlock_fob", "unlock_cycle", "lock_unlock", "reseat", "charge_lock")
     results = ("y", "", "s", "s", "s", "s", "s")

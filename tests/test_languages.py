@@ -135,8 +135,8 @@ def test_a_third_language_understands_its_callers_from_its_file(tree, env):
 
 
 def test_steps_are_named_in_the_listeners_language():
-    from ivr import handoff
-    from ivr.engine import CallState
+    from ivr.call import handoff
+    from ivr.call.engine import CallState
     loaded = content.load(ROOT / "flows", ROOT / "prompts")
     state = CallState(node="reseat", lang="es-US", path=("connector", "unlock_fob", "session_screen"),
                       results=("", "s", "y"))

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr import cli, content
+from ivr.tools import cli
+from ivr import content
 from ivr.app import create_app
 from ivr.content import ContentError
 

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import TOKEN
 from helpers import action_of, gather, said, twiml
-from ivr.simulator import Call
-from ivr.views import voice, web
+from ivr.tools.simulator import Call
+from ivr.web.views import voice, web
 
 
 @pytest.fixture

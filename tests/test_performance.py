@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from conftest import ROOT
 from helpers import action_of, fields, twiml
-from ivr import db
-from ivr.understanding import hints
+from ivr.records import db
+from ivr.call.understanding import hints
 
 sys.path.insert(0, str(ROOT))
 from bench import caller_time  # noqa: E402

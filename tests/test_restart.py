@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT, TOKEN
-from ivr import db
+from ivr.records import db
 from ivr.app import create_app
-from ivr.simulator import Call
+from ivr.tools.simulator import Call
 
 sys.path.insert(0, str(ROOT))
 from bench.load import HttpTwilio  # noqa: E402

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.understanding import expecting_for, load_labelled, read_rows
-from ivr.understanding import (EXPECTATIONS, INTENTS, RELEASE_CONFIDENCE, Understanding,
+from ivr.call.understanding import (EXPECTATIONS, INTENTS, RELEASE_CONFIDENCE, Understanding,
                                hints, understand)
 
 DATA = Path(__file__).parent / "data"

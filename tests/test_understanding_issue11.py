@@ -14,9 +14,9 @@ import pytest
 
 from bench.understanding import dangerous, load_labelled
 from conftest import ROOT
-from ivr.prompts import parse
-from ivr.understanding import EXPECTATIONS, INTENTS, Understanding, hints, understand
-from ivr.yamlfile import load
+from ivr.language.prompts import parse
+from ivr.call.understanding import EXPECTATIONS, INTENTS, Understanding, hints, understand
+from ivr.content.yamlfile import load
 
 DATA = Path(__file__).parent / "data"
 ES = parse(load(ROOT / "prompts" / "es-US.yaml"), str(ROOT / "prompts" / "es-US.yaml")).vocabulary

@@ -1,0 +1,80 @@
+"""Loads the flow and the prompts once, checks them, and builds the engine.
+
+Done at start-up, never per request: a broken file stops the server before a
+caller can reach it, with the file, the line and what is wrong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from ivr.call import escalation as escalation_module, flow as flow_module, station
+from ivr.content import lint
+from ivr.language import prompts
+from ivr.call.engine import Engine
+from ivr.call.escalation import Escalation
+from ivr.call.flow import Flow
+from ivr.language.prompts import Catalog
+from ivr.content.yamlfile import load as load_yaml
+from ivr.language.source import SourceError
+
+DEFAULT_FLOW = "stuck_connector"
+
+
+class ContentError(Exception):
+    """The flow or the prompts are broken; `problems` lists each with file and line."""
+
+    def __init__(self, problems: list):
+        self.problems = problems
+        super().__init__("the flow or its prompts are broken:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Content:
+    flow: Flow
+    catalogs: Mapping[str, Catalog]
+    engine: Engine
+    default_language: str
+    escalation: Escalation = escalation_module.DEFAULT
+
+
+def load_flow(path: Path) -> Flow:
+    """flows/<name>.yaml."""
+    return flow_module.parse(load_yaml(path), str(path))
+
+
+def load_escalation(path: Path) -> Escalation:
+    """flows/escalation.yaml; a missing file means the built-in chain (a voicemail)."""
+    if not path.exists():
+        return Escalation(path=str(path))
+    return escalation_module.parse(load_yaml(path), str(path))
+
+
+def load_prompts(directory: Path) -> dict[str, Catalog]:
+    """Every prompts/<language>.yaml, keyed by language."""
+    catalogs = {}
+    for path in sorted(directory.glob("*.yaml")):
+        catalog = prompts.parse(load_yaml(path), str(path))
+        catalogs[catalog.language] = catalog
+    if not catalogs:
+        raise SourceError(directory, None, "no prompts files (<language>.yaml) found")
+    return catalogs
+
+
+def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
+         default_language: str = "en-US") -> Content:
+    path = flows_dir / f"{flow_name}.yaml"
+    try:
+        flow = load_flow(path)
+        catalogs = load_prompts(prompts_dir)
+        escalation = load_escalation(flows_dir / "escalation.yaml")
+    except SourceError as exc:
+        raise ContentError([exc]) from None
+    if default_language not in catalogs:
+        raise ContentError([f"{prompts_dir}: no prompts for the default language {default_language}"])
+    problems = lint.check(flow, catalogs)
+    problems += [lint.Problem(flow.path, 1, problem) for problem in station.settings_problems(flow.settings)]
+    if problems:
+        raise ContentError(problems)
+    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation)

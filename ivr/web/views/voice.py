@@ -1,0 +1,218 @@
+"""The webhooks Twilio calls during a call. Thin: parse, ask the engine, render.
+
+Every answer is TwiML with Content-Type text/xml. Whatever fails, the caller
+hears a short apology and is put through to a person: Twilio never sees a 500.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
+
+from flask import Blueprint, Response, request
+
+from ivr.records import callers, db
+from ivr.call import handoff
+from ivr.config import ratelimit
+from ivr.web import twiml
+from ivr.web.services import services
+from ivr.call.engine import BadState, CallState, Heard, Reply
+from ivr.call.understanding import hints, understand
+from ivr.web.views import handoff as handoff_views, web
+from ivr.web.views.web import (absolute, apology_transfer as _apology_transfer, call_sid, confidence, request_key,
+                  station_id, vocabulary_for, voice_for, xml)
+
+log = logging.getLogger("ivr.voice")
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+web.guard(bp)
+
+# -- rendering an engine reply ----------------------------------------------------
+
+OUTCOME_RECORDS = {"released": "released", "hazard": "hazard", "agent": "transferred", "goodbye": "goodbye"}
+
+
+def over_rate_limit(caller: str | None) -> bool:
+    """IVR_RATE_LIMIT, counted in the database; if the count fails, the call gets in."""
+    svc = services()
+    try:
+        limited = callers.over_limit(svc.recorder.engine, svc.settings.rate_limit, caller, call_sid())
+    except Exception as exc:  # noqa: BLE001 - a broken count must not turn a driver away
+        # The same database the records are in: one line per call, with the records' loss.
+        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; the rate limit let it in")
+        return False
+    if limited:
+        log.warning("call %s from %s: over the rate limit (%s)", call_sid(), handoff.masked(caller),
+                    svc.settings.rate_limit)
+    return limited
+
+
+def _rate_limited(caller: str | None, lang: str | None, state: CallState):
+    """Too many calls from one number: no bot, but the safety line and a person.
+
+    Unless IVR_AGENT_CAP says this number has rung the agents often enough: then
+    the hand-off's fallback (a message, a call back, the support number aloud)."""
+    svc = services()
+    catalog = svc.content.catalogs[voice_for(lang).language]
+    lines = [catalog.text("rate_limited"), catalog.text("rate_limited_danger")]
+    svc.recorder.turn(call_sid(), request_key(), node=None, speech=None, digits=None, confidence=None,
+                      intent=None, action=ratelimit.LIMITED_ACTION, next_node=None, outcome="transferred")
+    try:
+        capped = callers.agents_rung(svc.recorder.engine, svc.settings.agent_cap, caller, call_sid())
+    except Exception as exc:  # noqa: BLE001 - a failed count puts the caller through
+        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; IVR_AGENT_CAP let it through")
+        capped = False
+    if capped:
+        log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), handoff.masked(caller))
+        return handoff_views.run_next(handoff_views.Place(state), lines)
+    return handoff_views.transfer([*lines, catalog.text("rate_limited_connecting")], state, voice_for(lang),
+                                  safety_said=True)
+
+
+def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
+    svc = services()
+    form = request.form
+    outcome = OUTCOME_RECORDS.get(reply.outcome or "")
+    if reply.state.hazard and reply.outcome != "agent":
+        outcome = "hazard"
+    svc.recorder.turn(
+        call_sid(), request_key(), node=node,
+        speech=form.get("SpeechResult"), digits=form.get("Digits"), confidence=confidence(),
+        intent=heard.intent if heard else None, action=reply.action,
+        next_node=reply.node, language=reply.state.lang, connector=reply.state.connector,
+        outcome=outcome, hazard=reply.state.hazard,
+        state=urlencode(reply.state.to_params()) if reply.outcome is None else None)
+
+
+def _earlier_state(caller: str | None) -> CallState | None:
+    """The state of this caller's call that dropped within IVR_RESUME_MINUTES, if any.
+
+    Dropped mid-flow means: Twilio reported the call over (its status callback)
+    while it was still at a question past the first, with no ending reached. A
+    hazard in the earlier call always counts, whatever its ending."""
+    svc = services()
+    if not svc.settings.resume_minutes or not handoff.usable_number(caller):
+        return None
+    earlier = svc.recorder.earlier_call(caller, call_sid(), timedelta(minutes=svc.settings.resume_minutes))
+    if earlier is None or not earlier.get("last_state"):
+        return None
+    content = svc.content
+    try:
+        state = CallState.from_params(dict(parse_qsl(earlier["last_state"])), content.flow, content.catalogs,
+                                      questions_only=False)
+    except BadState:
+        return None
+    if earlier.get("hazard") and not state.hazard:
+        state = state.with_hazard(earlier["hazard"])
+    if state.hazard or (earlier.get("outcome") == "abandoned" and state.path):
+        return state
+    return None
+
+
+# -- webhooks -----------------------------------------------------------------------
+
+@bp.post("")
+@bp.post("/")
+def incoming():
+    """A call comes in: greet (or welcome back), and ask the first question."""
+    svc = services()
+    content = svc.content
+    caller = (request.form.get("From") or "")[:64] or None
+    limited = over_rate_limit(caller)
+    known_station = station_id()
+    svc.recorder.call_started(call_sid(), caller, request.form.get("To"),
+                              content.default_language, station_id=known_station)
+    log.info("call %s from %s", call_sid(), handoff.masked(caller))
+    to = re.sub(r"[\s().-]", "", request.form.get("To") or "")
+    lang = svc.settings.number_languages.get(to)
+    earlier = _earlier_state(caller)
+    if limited:
+        state = CallState(node=content.flow.start, lang=lang or content.default_language, station=known_station,
+                          hazard=earlier.hazard if earlier else None)
+        return xml(_rate_limited(caller, lang, state))
+    if earlier is not None:
+        reply = content.engine.resume(replace(earlier, station=earlier.station or known_station), lang)
+    else:
+        reply = content.engine.start(lang)
+        if known_station:  # the number stands for one station: carry it to the whisper
+            reply = handoff_views.with_station(reply, known_station)
+    record(reply, None, None)
+    if earlier is None and reply.question is not None and handoff_views.wants_station_id(reply.state):
+        return xml(handoff_views.ask_station(reply))
+    if reply.outcome == "agent":
+        return xml(handoff_views.transfer(reply.lines, reply.state, voice_for(reply.state.lang)))
+    return xml(handoff_views.render_reply(reply))
+
+
+@bp.post("/turn")
+def turn():
+    """The caller answered (or stayed silent): take the next step."""
+    content = services().content
+    try:
+        state = CallState.from_params(request.args, content.flow, content.catalogs)
+    except BadState as exc:
+        log.warning("call %s: %s; transferring", call_sid(), exc)
+        return xml(_apology_transfer(request.args.get("lang")))
+    engine = content.engine
+    form = request.form
+    understood = understand(form.get("SpeechResult"), confidence(), form.get("Digits"),
+                            engine.expecting(state), state.lang, vocabulary_for(state.lang))
+    by = "keys" if (form.get("Digits") or "").strip() else "speech" if (form.get("SpeechResult") or "").strip() else ""
+    heard = Heard.of(understood, by)
+    reply = engine.answer(state, heard)
+    record(reply, heard, state.node)
+    web.alert_new_hazard(state.hazard, reply.state)
+    if reply.question is not None and reply.action.startswith("answer:") and reply.node != state.node \
+            and not reply.state.hazard \
+            and handoff_views.wants_station_id(reply.state, arriving_at=reply.node):
+        return xml(handoff_views.ask_station(reply))   # after the caller's first try (station_id_before)
+    return xml(handoff_views.render_reply(reply))
+
+
+@bp.post("/whisper")
+def whisper():
+    """The agent's leg, before the bridge: the call's context, then press 1."""
+    content = services().content
+    agent_catalog = content.catalogs[services().settings.agent_language]
+    try:
+        state = CallState.from_params(request.args, content.flow, content.catalogs, questions_only=False)
+    except BadState:
+        state = None
+    if state is None:
+        lines = [agent_catalog.text("whisper_steps_none"), agent_catalog.text("whisper_accept")]
+    else:
+        lines = handoff.whisper_lines(agent_catalog, content.flow, state,
+                                      caller_language=content.catalogs[state.lang])
+    accept = absolute("voice.whisper_accept", **request.args.to_dict())
+    return xml(twiml.whisper(lines, accept=accept, voice=voice_for(agent_catalog.language)))
+
+
+@bp.post("/whisper/accept")
+def whisper_accept():
+    """1 takes the call; anything else hangs up the agent's leg."""
+    if request.form.get("Digits") == "1":
+        return xml(twiml.accepted())
+    return xml(twiml.hangup())
+
+
+@bp.post("/status")
+def status():
+    """Twilio's status callback: the body is ignored, so answer 204."""
+    form = request.form
+    duration = form.get("CallDuration", "")
+    sequence = form.get("SequenceNumber", "")
+    services().recorder.status(
+        call_sid(), (form.get("CallStatus") or "")[:16],
+        int(duration) if duration.isdigit() and len(duration) < 9 else None,
+        int(sequence) if sequence.isdigit() and len(sequence) < 9 else None)
+    return Response(status=204)
+
+
+@bp.post("/fallback")
+def fallback():
+    """Twilio's fallback URL: our primary answer failed; apologise and transfer."""
+    log.error("fallback for call %s: ErrorCode=%s ErrorUrl=%s", call_sid(),
+              request.form.get("ErrorCode"), request.form.get("ErrorUrl"))
+    services().recorder.outcome(call_sid(), "transferred")
+    return xml(_apology_transfer(request.args.get("lang")))

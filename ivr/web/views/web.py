@@ -1,0 +1,201 @@
+"""What every webhook shares: Twilio's signature, the fail-safe, reading the
+request and writing TwiML back.
+
+Both blueprints (the call, the hand-off) install the same guards with
+`guard(bp)`, so no webhook can forget the signature check or the apology.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+
+from flask import Blueprint, Response, request, url_for
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ivr.records import deadline
+from ivr.web import twiml
+from ivr.outbound.alerts import Alert
+from ivr.web.services import services
+from ivr.records.db import now
+from ivr.call.handoff import last_four
+from ivr.web.security import is_from_twilio, public_url, raw_path
+
+log = logging.getLogger("ivr.voice")
+
+FALLBACK_APOLOGY = "Sorry, something went wrong on our side. I'm connecting you to a person now."
+FALLBACK_NO_AGENT = "Please call the support number printed on the charging station. Goodbye."
+
+
+def guard(bp: Blueprint, fail_safe_handler=None) -> None:
+    """Signature check before, clock stopped after, and the fail-safe for any error."""
+    bp.before_request(check_signature)
+    bp.teardown_request(stop_the_clock)
+    bp.register_error_handler(Exception, fail_safe_handler or fail_safe)
+
+
+def check_signature():
+    """Every webhook must be signed by Twilio for the URL it was sent to (403 otherwise)."""
+    deadline.start()
+    settings = services().settings
+    if not settings.check_signatures:
+        try:
+            cap_fields()
+        except RequestEntityTooLarge:
+            pass  # the view's fail-safe answers it
+        services().alerts.kick()
+        return None
+    url = public_url(request.environ, request.host_url, settings.public_url)
+    try:
+        form = request.form
+    except RequestEntityTooLarge:  # unread, so unverifiable; Twilio never sends this much
+        form = None
+    if form is None or not is_from_twilio(settings.auth_token, url, form, request.headers.get("X-Twilio-Signature")):
+        log.warning("refused an unsigned or forged webhook to %s", request.path)
+        return Response("Forbidden: not signed by Twilio for this URL.\n", status=403, mimetype="text/plain")
+    cap_fields()
+    services().alerts.kick()   # a pending hazard alert from a crash goes out now (time-gated)
+    return None
+
+
+# What Twilio can send, with room to spare; anything longer is cut before any
+# view reads it, so no reader ever sees more (issue 12: a signed 60 kB
+# SpeechResult took 21 s to read and the worker was killed). Speech: Twilio
+# stops listening after maxSpeechTime, 60 s at most; very fast speech is about
+# 250 words a minute, and an English word with its space about 6 characters,
+# so one answer is at most about 1,500 characters. Digits: the longest keyed
+# entry is a call-back number (011, a country code, up to 15 digits, '#').
+# A voicemail's transcription: 120 s of speech (the most Twilio transcribes).
+FIELD_CAPS = {"SpeechResult": 1500, "UnstableSpeechResult": 1500, "Digits": 32, "TranscriptionText": 3000}
+OTHER_FIELD_CAP = 1000  # numbers, SIDs, statuses, URLs (RecordingUrl, ErrorUrl)
+
+
+def capped(name: str, value: str) -> str:
+    cap = FIELD_CAPS.get(name, OTHER_FIELD_CAP)
+    if len(value) <= cap:
+        return value
+    cut = value[:cap]
+    if name in ("SpeechResult", "UnstableSpeechResult", "TranscriptionText") and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]  # a whole last word
+    return cut
+
+
+def cap_fields() -> None:
+    """Cut every form field to what Twilio can send, after the signature (which covers them whole)."""
+    form = request.form
+    if any(len(value) > FIELD_CAPS.get(name, OTHER_FIELD_CAP) for name, value in form.items(multi=True)):
+        log.warning("webhook %s for call %s: fields longer than Twilio sends, cut", request.path,
+                    (form.get("CallSid") or "?")[:64])
+        request.form = ImmutableMultiDict([(name, capped(name, value)) for name, value in form.items(multi=True)])
+
+
+def alert_new_hazard(before: str | None, state) -> None:
+    """The operator hears of every hazard at once: a new or higher tier raises an alert."""
+    if not state.hazard or state.hazard == before:
+        return
+    services().alerts.raise_alert(Alert(
+        call_sid=call_sid(), tier=state.hazard, at=now(), station=state.station,
+        connector=state.connector, said=(request.form.get("SpeechResult") or request.form.get("Digits") or None),
+        caller_last4=last_four(request.form.get("From"))))
+
+
+def stop_the_clock(_exc=None):
+    deadline.stop()
+
+
+def fail_safe(exc: Exception):
+    """Any failure: apologise and put the caller through to a person.
+
+    A body over MAX_CONTENT_LENGTH (only without signature checks: with them it
+    is refused unread) gets the same answer rather than a 413 page. On the
+    agent's leg (the whisper) the safe answer is the bridge, not another Dial;
+    a status callback's answer is ignored, so it gets 204.
+    """
+    if isinstance(exc, HTTPException) and exc.code < 500 and not isinstance(exc, RequestEntityTooLarge):
+        return exc
+    log.error("webhook %s failed for call %s; %s", request.path, _field("CallSid") or "?",
+              "answering 204" if request.endpoint == "voice.status" else "transferring to an agent",
+              exc_info=not isinstance(exc, RequestEntityTooLarge))
+    if request.endpoint == "voice.status":
+        return Response(status=204)
+    if request.endpoint in ("voice.whisper", "voice.whisper_accept"):
+        return xml(twiml.accepted())
+    return xml(apology_transfer(request.args.get("lang")))
+
+
+def _field(name: str) -> str | None:
+    """A form field, or None when the body itself is what failed."""
+    try:
+        return request.form.get(name)
+    except Exception:  # noqa: BLE001 - called while handling another failure
+        return None
+
+
+def xml(response) -> Response:
+    return Response(twiml.render(response), status=200, mimetype="text/xml")
+
+
+def absolute(endpoint: str, **params) -> str:
+    base = services().settings.public_url
+    if base:
+        return base + url_for(endpoint, **params)
+    return url_for(endpoint, _external=True, **params)
+
+
+def request_key() -> str:
+    """Same webhook, same key: Twilio's retries are recorded once."""
+    digest = hashlib.sha256(raw_path(request.environ).encode())
+    for name in sorted(request.form):
+        for value in request.form.getlist(name):
+            digest.update(f"\0{name}={value}".encode("utf-8", "replace"))
+    return digest.hexdigest()[:40]
+
+
+def confidence() -> float | None:
+    try:
+        value = float(request.form.get("Confidence", ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0.0 <= value <= 1.0 else None
+
+
+def call_sid() -> str:
+    return (request.form.get("CallSid") or "unknown")[:64]
+
+
+def station_id() -> str | None:
+    """The station a number stands for: ?station=ID on its voice URL (ivr configure-number --station)."""
+    raw = request.args.get("station", "")
+    return raw if re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", raw) else None
+
+
+def voice_for(lang: str | None) -> twiml.Voice:
+    content = services().content
+    catalog = content.catalogs.get(lang or "") or content.catalogs[content.default_language]
+    return twiml.Voice(catalog.voice, catalog.language)
+
+
+def vocabulary_for(lang: str | None):
+    """How callers answer in that language (None: the built-in English reading)."""
+    catalog = services().content.catalogs.get(lang or "")
+    return catalog.vocabulary if catalog is not None else None
+
+
+def apology_transfer(lang: str | None):
+    """The last resort; must work even when the flow or the prompts do not."""
+    settings = services().settings
+    try:
+        voice = voice_for(lang)
+        catalog = services().content.catalogs[voice.language]
+        apology, no_agent = catalog.text("apology_transfer"), catalog.text("transfer_no_agent")
+    except Exception:  # noqa: BLE001 - the fail-safe of the fail-safe
+        voice, apology, no_agent = twiml.Voice("Polly.Joanna-Neural", "en-US"), FALLBACK_APOLOGY, FALLBACK_NO_AGENT
+    if not settings.agent_number:
+        return twiml.goodbye([apology, no_agent], voice)
+    response = twiml.VoiceResponse()
+    twiml.speak(response, [apology], voice)
+    dial = response.dial(timeout=settings.dial_timeout, answer_on_bridge=True, caller_id=settings.caller_id)
+    dial.number(settings.agent_number)
+    return response
