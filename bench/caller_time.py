@@ -131,7 +131,7 @@ def walk(connector: str, content=None, session_ended: bool = True, station_on: b
             station_pending = False
         if answered >= KEYS_DROPPED_AFTER:
             lines = [t for t in lines if t not in keys_lines]
-        node = flow[reply.node] if reply.node in flow else None
+        node = flow[reply.node] if reply.node in flow else None  # noqa: SIM401 (a Flow, not a dict)
         for text in lines:
             for sentence in sentences(text):
                 said += words(sentence)

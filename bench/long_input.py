@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         speech = capped("SpeechResult", unit * (cap // len(unit) + 1))
         for language, catalog in sorted(loaded.catalogs.items()):
             for expecting in sorted(EXPECTATIONS):
-                took = cpu(lambda: understand(speech, 0.9, None, expecting, language, catalog.vocabulary),
+                took = cpu(lambda speech=speech, expecting=expecting, vocabulary=catalog.vocabulary, language=language:
+                           understand(speech, 0.9, None, expecting, language, vocabulary),
                            args.repeat)
                 results.append((took, name, language, expecting, len(speech)))
     results.sort(reverse=True)

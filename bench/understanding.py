@@ -110,8 +110,8 @@ def dangerous(truth: str, expecting: str, got) -> str | None:
 
 def spanish_vocabulary():
     """The es-US vocabulary, as the app loads it."""
-    from ivr.language.prompts import parse
     from ivr.content.yamlfile import load
+    from ivr.language.prompts import parse
     return parse(load(PROMPTS_ES), str(PROMPTS_ES)).vocabulary
 
 

@@ -198,7 +198,7 @@ def start_baseline(workers: int, port: int, workdir: Path):
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("the baseline did not start")
+                raise RuntimeError("the baseline did not start") from None
             time.sleep(0.1)
 
 

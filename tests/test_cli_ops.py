@@ -11,10 +11,10 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 from click.testing import CliRunner
+from conftest import ROOT
 from responses import matchers
 from sqlalchemy import insert
 
-from conftest import ROOT
 from ivr import content
 from ivr.records import db
 from ivr.tools.cli import main

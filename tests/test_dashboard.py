@@ -7,9 +7,9 @@ import shutil
 import threading
 
 import pytest
+from conftest import ROOT
 from werkzeug.serving import make_server
 
-from conftest import ROOT
 from ivr.app import create_app
 
 PASSWORD = "correct horse battery staple"

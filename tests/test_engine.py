@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr import content
-from ivr.call.engine import BadState, CallState, Heard, WAIT_SECONDS
+from ivr.call.engine import WAIT_SECONDS, BadState, CallState, Heard
 from ivr.call.flow import ANSWERS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.call import escalation
 from ivr import content
+from ivr.call import escalation
 from ivr.call.escalation import next_link
 from ivr.content.yamlfile import SourceError
 
@@ -143,7 +143,7 @@ def test_links_that_cannot_run_are_skipped():
 
 def test_each_link_can_be_left_out():
     for link in CHAIN:
-        chain = tuple(l for l in CHAIN if l != link)
+        chain = tuple(other for other in CHAIN if other != link)
         walked, at, done = [], -1, ""
         while (step := next_link(chain, at, done)) is not None:
             at, name = step

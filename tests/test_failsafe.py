@@ -14,12 +14,12 @@ from types import MappingProxyType
 import pytest
 import requests
 import responses
+from conftest import AGENT
 from sqlalchemy import func, select
 
-from conftest import AGENT
 from helpers import CALL_SID, action_of, fields, gather, said, twiml
-from ivr.records import db, deadline
 from ivr.app import create_app
+from ivr.records import db, deadline
 
 TWILIO_BUDGET_S = 15
 SID = "AC" + "a" * 32

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from helpers import action_of, fields, gather, said, state_of, twiml
 from ivr import content
 from ivr.app import create_app

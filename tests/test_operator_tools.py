@@ -11,9 +11,9 @@ import pytest
 import requests
 import responses
 from click.testing import CliRunner
+from conftest import ROOT
 from sqlalchemy import insert
 
-from conftest import ROOT
 from ivr.records import db
 from ivr.tools.cli import main
 

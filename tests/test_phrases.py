@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from ivr import content
-from ivr.language import phrases
 from ivr.call.engine import CallState
 from ivr.call.understanding import understand
+from ivr.language import phrases
 
 ROOT = Path(__file__).resolve().parent.parent
 

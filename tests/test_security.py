@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-
-import pytest
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select, update
+import pytest
+from conftest import AGENT, TOKEN
+from sqlalchemy import insert, update
 from twilio.request_validator import RequestValidator
 
-from conftest import AGENT, TOKEN
 from helpers import fields, gather, said, twiml
-from ivr.records import callers, db
-from ivr.config import ratelimit
 from ivr.app import create_app
-from ivr.config import ConfigError
+from ivr.config import ConfigError, ratelimit
+from ivr.records import callers, db
 from ivr.web.security import is_from_twilio, public_url, raw_path
 
 # Twilio's own example, from its "Secure webhooks" documentation page.

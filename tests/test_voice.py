@@ -4,9 +4,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import AGENT, TOKEN
 from twilio.request_validator import RequestValidator
 
-from conftest import AGENT, TOKEN
 from helpers import action_of, fields, gather, said, state_of, twiml
 from ivr.app import create_app
 from ivr.config import ConfigError

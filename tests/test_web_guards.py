@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from conftest import ROOT, TOKEN
+
 from helpers import fields, twiml
 from ivr.app import create_app
 from ivr.tools.simulator import Call

@@ -8,11 +8,12 @@ any worker, before or after a restart, can take the next turn.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Any
 
-from ivr.language import phrases
 from ivr.call.flow import Flow, Node
+from ivr.language import phrases
 from ivr.language.prompts import Catalog
 
 # ask: the node's question; wait: "take your time"; confirm: "is it really out?";
@@ -86,7 +87,7 @@ class CallState:
             params["by"] = self.answered_by
         return params
 
-    def left(self, node_id: str, result: str) -> "CallState":
+    def left(self, node_id: str, result: str) -> CallState:
         """The state after leaving question `node_id` with `result` (a RESULT_CODES key)."""
         return replace(self, path=(self.path + (node_id,))[-MAX_PATH:],
                        results=(self.results + (RESULT_CODES.get(result, ""),))[-MAX_PATH:])
@@ -98,13 +99,13 @@ class CallState:
                 return RESULTS.get(code)
         return None
 
-    def with_hazard(self, tier: str) -> "CallState":
+    def with_hazard(self, tier: str) -> CallState:
         """Fire outranks damage; nothing lowers a hazard."""
         return self if self.hazard == "fire" else replace(self, hazard=tier)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], flow: Flow, languages,
-                    questions_only: bool = True) -> "CallState":
+    def from_params(cls, params: Mapping[str, str], flow: Flow, languages: Iterable[str],
+                    questions_only: bool = True) -> CallState:
         """Parse and check; the hand-off URLs may also name the end node reached."""
         node = params.get("node", "")
         if node not in flow or (questions_only and flow[node].kind != "ask"):
@@ -202,7 +203,7 @@ class Heard:
     by: str = ""                 # "keys" or "speech": how the caller answered
 
     @classmethod
-    def of(cls, understood, by: str = "") -> "Heard":
+    def of(cls, understood: Any, by: str = "") -> Heard:
         """The engine's view of an ivr.understanding.Understanding."""
         return cls(understood.intent, understood.certain, understood.heard,
                    car=getattr(understood, "car", None), adapter=getattr(understood, "adapter", False), by=by)
@@ -243,9 +244,11 @@ class Engine:
             return "any"
         if state.mode in ("confirm", "hot", "resume"):
             return "yes_no"
-        return self.flow[state.node].expect
+        expect = self.flow[state.node].expect
+        assert expect is not None, "a question node always has expect (ivr.call.flow)"
+        return expect
 
-    def answer(self, state: CallState, heard) -> Reply:
+    def answer(self, state: CallState, heard: Any) -> Reply:
         """`heard` is a Heard, or anything shaped like ivr.understanding.Understanding."""
         if not isinstance(heard, Heard):
             heard = Heard.of(heard)
@@ -351,7 +354,7 @@ class Engine:
             # The question's own words ("it's rigid", "not charging") say more
             # than a bare yes or no found in the same sentence.
             key = phrases.match(heard.heard, self._catalog(state).words.get(node.id, {})) or key
-        if key in node.on:
+        if key is not None and key in node.on:
             if key == "released" and not heard.certain:
                 return self._confirm(state)
             return self._go(node, self._counted(state, heard), key)
@@ -422,7 +425,7 @@ class Engine:
         if heard.intent == "released":
             return self._confirm(resumed)
         key = answer_key(heard.intent, node.expect)
-        if heard.intent == "still_stuck" and key in node.on:
+        if heard.intent == "still_stuck" and key is not None and key in node.on:
             return self._go(node, resumed, key)
         # Anything else ("continue", a key, silence): the same step again, in full.
         return self._ask(node, resumed, (self._line(state, "resume"),), action="resume")
@@ -522,8 +525,10 @@ class Engine:
                 lines += self._lines(state, node.say)
                 if node_id == self.flow.start:
                     lines += self._language_offers(state)
+                assert node.next is not None, "a say node always has next (ivr.call.flow)"
                 node_id = node.next
             elif node.kind == "branch":
+                assert node.default is not None, "a branch node always has a default (ivr.call.flow)"
                 node_id = node.cases.get(_variable(state, node.branch) or "", node.default)
             elif node.kind == "end":
                 lines += self._lines(state, node.say)
@@ -545,6 +550,7 @@ class Engine:
         fluent = state.answered_by[1:] == "2"   # two answers the same way: they know the keys
         keys = () if fluent else self._lines(state, (f"keys_{node.expect}",), slow=slow)
         asking = replace(state, node=node.id)
+        assert node.expect is not None, "a question node always has expect (ivr.call.flow)"
         return Reply(lines=tuple(lead) + body + keys, action=action, state=asking,
                      question=Question(node.expect, node.timeout, asking), node=node.id)
 
@@ -563,7 +569,7 @@ class Engine:
     def _line(self, state: CallState, key: str, **params: str) -> Line:
         return Line(self._catalog(state).text(key, **params))
 
-    def _lines(self, state: CallState, keys, slow: bool = False) -> tuple[Line, ...]:
+    def _lines(self, state: CallState, keys: Iterable[str], slow: bool = False) -> tuple[Line, ...]:
         catalog = self._catalog(state)
         texts = (catalog.text_for(k, state.connector) for k in keys)   # `key@connector` variants
         return tuple(Line(text, slow) for text in texts if text)

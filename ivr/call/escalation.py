@@ -6,11 +6,13 @@ the flow does: a typo in the after-hours chain must not surface at 3 a.m.
 """
 from __future__ import annotations
 
+import contextlib
 import re
-from functools import lru_cache
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Iterable
+from functools import lru_cache
+from typing import Any, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
@@ -84,7 +86,7 @@ DEFAULT = Escalation(path="(built-in)")
 
 
 @lru_cache(maxsize=32)
-def _public_holidays(country: str, subdivision: str | None, year: int):
+def _public_holidays(country: str, subdivision: str | None, year: int) -> holiday_calendars.HolidayBase:
     """The `holidays` package's calendar for one year; built once per process, not per call."""
     return holiday_calendars.country_holidays(country, subdiv=subdivision, years=year)
 
@@ -110,7 +112,7 @@ def next_link(links: tuple[str, ...], after: int, done: str, unavailable: Iterab
 
 # -- parsing ---------------------------------------------------------------------------
 
-def parse(data, path: str) -> Escalation:
+def parse(data: Any, path: str) -> Escalation:
     if data is None:
         return Escalation(path=path)
     if not isinstance(data, LineDict):
@@ -185,7 +187,11 @@ def _only(settings: LineDict, allowed: set[str], path: str, where: str) -> None:
             raise SourceError(path, settings.line_of(key), f"{where}: unknown key {key!r} (keys: {', '.join(sorted(allowed))})")
 
 
-def _int(mapping, key: str, default, low: int, high: int, path: str, where: str):
+@overload
+def _int(mapping: LineDict, key: str, default: int, low: int, high: int, path: str, where: str) -> int: ...
+@overload
+def _int(mapping: LineDict, key: str, default: None, low: int, high: int, path: str, where: str) -> int | None: ...
+def _int(mapping: LineDict, key: str, default: int | None, low: int, high: int, path: str, where: str) -> int | None:
     value = mapping.get(key, default)
     if value is default:
         return default
@@ -194,7 +200,7 @@ def _int(mapping, key: str, default, low: int, high: int, path: str, where: str)
     return value
 
 
-def _phone(value, path: str, line: int, where: str) -> str:
+def _phone(value: Any, path: str, line: int, where: str) -> str:
     compact = re.sub(r"[\s().-]", "", value) if isinstance(value, str) else ""
     if not E164.match(compact):
         raise SourceError(path, line, f"{where}: {value!r} is not a phone number in E.164 form, e.g. '+14155550123' (quote it)")
@@ -241,11 +247,10 @@ def _chain(data: LineDict, key: str, path: str, default: tuple[str, ...]) -> tup
     return tuple(names)
 
 
-def _link_settings(data: LineDict, path: str):
+def _link_settings(data: LineDict, path: str) -> Iterator[tuple[str, LineDict, int]]:
     """Settings may be given where a link is listed, in either chain; the last given wins."""
     for key in ("fallback", "after_hours"):
-        for name, settings, line in _link_entries(data, key, path):
-            yield name, settings, line
+        yield from _link_entries(data, key, path)
 
 
 def _hours(data: LineDict, path: str) -> Hours | None:
@@ -283,7 +288,7 @@ def _hours(data: LineDict, path: str) -> Hours | None:
                  country=country, subdivision=subdivision)
 
 
-def _ranges(value, path: str, line: int, key: str) -> tuple[tuple[time, time], ...]:
+def _ranges(value: Any, path: str, line: int, key: str) -> tuple[tuple[time, time], ...]:
     if value == "closed":
         return ()
     items = value if isinstance(value, list) else [value]
@@ -302,7 +307,7 @@ def _ranges(value, path: str, line: int, key: str) -> tuple[tuple[time, time], .
     return tuple(ranges)
 
 
-def _holidays(value, path: str, line: int) -> tuple[set[date], str | None, str | None]:
+def _holidays(value: Any, path: str, line: int) -> tuple[set[date], str | None, str | None]:
     """A list of dates, or {country: US, subdivision: CA, dates: [...]} for public holidays too."""
     country = subdivision = None
     raw_dates = value
@@ -312,7 +317,7 @@ def _holidays(value, path: str, line: int) -> tuple[set[date], str | None, str |
                 raise SourceError(path, value.line_of(key), f"hours.holidays: unknown key {key!r} (keys: country, subdivision, dates)")
         country, subdivision = value.get("country"), value.get("subdivision")
         try:
-            holiday_calendars.country_holidays(country, subdiv=subdivision)
+            holiday_calendars.country_holidays(country, subdiv=subdivision)  # type: ignore[arg-type]  # None: refused below
         except (NotImplementedError, KeyError, TypeError, AttributeError):
             raise SourceError(path, value.line_of("country"), f"hours.holidays: no public holidays known for country {country!r}"
                               + (f", subdivision {subdivision!r}" if subdivision else "")) from None
@@ -324,10 +329,8 @@ def _holidays(value, path: str, line: int) -> tuple[set[date], str | None, str |
         if isinstance(item, datetime):
             item = item.date()
         if isinstance(item, str):
-            try:
+            with contextlib.suppress(ValueError):   # not a date: refused just below
                 item = date.fromisoformat(item)
-            except ValueError:
-                pass
         if not isinstance(item, date):
             raise SourceError(path, line, f"hours.holidays: {item!r} is not a date like 2026-12-25")
         dates.add(item)

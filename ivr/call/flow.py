@@ -20,10 +20,11 @@ first problem; the graph checks (unknown targets, dead ends) live in lint.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any
 
 from ivr.language.prompts import FACTS
 from ivr.language.source import LineDict, SourceError
@@ -112,7 +113,7 @@ class Flow:
     nodes: Mapping[str, Node]
     globals: Mapping[str, str]
     retries: int
-    settings: Mapping[str, object]
+    settings: Mapping[str, Any]
     lines: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -120,7 +121,7 @@ class Flow:
         """Every node a hazard can lead to: no release step may be among them (lint checks)."""
         return self.reachable([self.globals[c] for c in HAZARD_COMMANDS if c in self.globals])
 
-    def reachable(self, roots) -> frozenset[str]:
+    def reachable(self, roots: Iterable[str]) -> frozenset[str]:
         """Every node that can be reached from `roots`, the roots included."""
         seen: set[str] = set()
         todo = list(roots)
@@ -139,7 +140,7 @@ class Flow:
         return node_id in self.nodes
 
 
-def _prompt_list(value, path, line, where) -> tuple[str, ...]:
+def _prompt_list(value: Any, path: str, line: int, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
     items = [value] if isinstance(value, str) else value
@@ -148,13 +149,13 @@ def _prompt_list(value, path, line, where) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _target(value, path, line, where) -> str:
+def _target(value: Any, path: str, line: int, where: str) -> str:
     if not isinstance(value, str) or not NODE_ID.match(value):
         raise SourceError(path, line, f"{where}: {value!r} is not a node id")
     return value
 
 
-def _tells(raw, on: Mapping, path: str, line: int, node_id: str) -> Mapping[str, str]:
+def _tells(raw: Any, on: Mapping[str, Any], path: str, line: int, node_id: str) -> Mapping[str, str]:
     if raw is None:
         return MappingProxyType({})
     if not isinstance(raw, dict):
@@ -167,15 +168,15 @@ def _tells(raw, on: Mapping, path: str, line: int, node_id: str) -> Mapping[str,
     return MappingProxyType({str(k): str(v) for k, v in raw.items()})
 
 
-def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
+def _node(node_id: str, raw: Any, path: str, defaults: Mapping[str, Any], line: int) -> Node:
     """One node; `line` is where its id stands, which is where lint points."""
     if not isinstance(raw, LineDict):
         raise SourceError(path, line, f"node {node_id!r}: expected a mapping")
 
-    def at(key):
+    def at(key: str) -> int:
         return raw.line_of(key)
 
-    def only(allowed: set[str], kind: str):
+    def only(allowed: set[str], kind: str) -> None:
         for key in raw:
             if key not in allowed:
                 raise SourceError(path, at(key), f"node {node_id!r}: {key!r} does not belong in a{'n' if kind[0] in 'ae' else ''} {kind} node")
@@ -183,22 +184,23 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
     if "ask" in raw:
         only(_ASK_KEYS, "ask")
         expect = raw.get("expect")
-        if expect not in ANSWERS:
+        if not isinstance(expect, str) or expect not in ANSWERS:
             raise SourceError(path, at("expect"), f"node {node_id!r}: expect must be one of {', '.join(ANSWERS)}")
         on = raw.get("on")
-        if not isinstance(on, dict) or not on:
+        if not isinstance(on, LineDict) or not on:
             raise SourceError(path, at("on") if "on" in raw else line, f"node {node_id!r}: a question needs `on`, mapping each answer to a node")
         for answer in on:
             if answer not in ANSWERS[expect] and (expect == "connector" or not isinstance(answer, str)
                                                   or not WORD_ANSWER.match(answer)):
-                raise SourceError(path, on.line_of(answer), f"node {node_id!r}: {answer!r} is not an answer to a {expect} question (answers: {', '.join(ANSWERS[expect])})")
+                raise SourceError(path, on.line_of(answer), f"node {node_id!r}: {answer!r} is not an answer to a {expect} question "
+                                                            f"(answers: {', '.join(ANSWERS[expect])})")
         timeout = raw.get("timeout", defaults.get("timeout", 8))
         if not isinstance(timeout, int) or not 3 <= timeout <= 60:
             raise SourceError(path, at("timeout"), f"node {node_id!r}: timeout must be whole seconds from 3 to 60")
         sets = raw.get("set")
         if sets is not None and sets not in VARIABLES:
             raise SourceError(path, at("set"), f"node {node_id!r}: set must be one of {', '.join(VARIABLES)}")
-        if sets == "connector" and expect != "connector" or sets == "adapter" and expect != "yes_no":
+        if (sets == "connector" and expect != "connector") or (sets == "adapter" and expect != "yes_no"):
             raise SourceError(path, at("set"), f"node {node_id!r}: set: {sets} needs expect: {'connector' if sets == 'connector' else 'yes_no'}")
         step = raw.get("step")
         if step is not None and not isinstance(step, str):
@@ -211,8 +213,11 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
             explain=_prompt_list(raw.get("explain"), path, at("explain"), f"node {node_id!r}: explain"),
             expect=expect,
             on=MappingProxyType({k: _target(v, path, on.line_of(k), f"node {node_id!r}: on.{k}") for k, v in on.items()}),
-            silence=_target(raw.get("silence", defaults.get("silence")), path, at("silence"), f"node {node_id!r}: silence") if raw.get("silence", defaults.get("silence")) else None,
-            not_understood=_target(raw.get("not_understood", defaults.get("not_understood")), path, at("not_understood"), f"node {node_id!r}: not_understood") if raw.get("not_understood", defaults.get("not_understood")) else None,
+            silence=_target(raw.get("silence", defaults.get("silence")), path, at("silence"), f"node {node_id!r}: silence")
+            if raw.get("silence", defaults.get("silence")) else None,
+            not_understood=_target(raw.get("not_understood", defaults.get("not_understood")), path, at("not_understood"),
+                                   f"node {node_id!r}: not_understood")
+            if raw.get("not_understood", defaults.get("not_understood")) else None,
             timeout=timeout, sets=sets, step=step,
             tells=_tells(raw.get("tells"), on, path, at("tells"), node_id),
         )
@@ -221,11 +226,12 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
         if raw["branch"] not in VARIABLES:
             raise SourceError(path, at("branch"), f"node {node_id!r}: branch must be on one of {', '.join(VARIABLES)}")
         cases = raw.get("cases")
-        if not isinstance(cases, dict):
+        if not isinstance(cases, LineDict):
             raise SourceError(path, at("cases") if "cases" in raw else line, f"node {node_id!r}: a branch needs `cases`")
         for case in cases:
             if str(case) not in BRANCH_CASES[raw["branch"]]:
-                raise SourceError(path, cases.line_of(case), f"node {node_id!r}: {case!r} is not a value of {raw['branch']} (values: {', '.join(BRANCH_CASES[raw['branch']])})")
+                raise SourceError(path, cases.line_of(case), f"node {node_id!r}: {case!r} is not a value of {raw['branch']} "
+                                                              f"(values: {', '.join(BRANCH_CASES[raw['branch']])})")
         if not raw.get("default"):
             raise SourceError(path, line, f"node {node_id!r}: a branch needs a `default` for calls that don't know the {raw['branch']}")
         return Node(
@@ -254,7 +260,7 @@ def _node(node_id: str, raw, path: str, defaults: Mapping, line: int) -> Node:
     raise SourceError(path, line, f"node {node_id!r}: a node needs one of ask, say, branch or end")
 
 
-def parse(data, path: str) -> Flow:
+def parse(data: Any, path: str) -> Flow:
     """Turn a loaded YAML document into a Flow, or raise SourceError."""
     if not isinstance(data, LineDict):
         raise SourceError(path, 1, "a flow file is a mapping with `start` and `nodes`")
@@ -264,8 +270,8 @@ def parse(data, path: str) -> Flow:
     nodes_raw = data.get("nodes")
     if not isinstance(nodes_raw, LineDict) or not nodes_raw:
         raise SourceError(path, data.line_of("nodes"), "`nodes` must be a mapping of node ids to nodes")
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
+    defaults = data.get("defaults") or LineDict()
+    if not isinstance(defaults, LineDict):
         raise SourceError(path, data.line_of("defaults"), "`defaults` must be a mapping")
     retries = defaults.get("retries", 2)
     if not isinstance(retries, int) or not 0 <= retries <= 5:
@@ -275,14 +281,14 @@ def parse(data, path: str) -> Flow:
         if not isinstance(node_id, str) or not NODE_ID.match(node_id):
             raise SourceError(path, nodes_raw.line_of(node_id), f"{node_id!r} is not a node id: use lower case letters, digits and _")
         nodes[node_id] = _node(node_id, raw, path, defaults, nodes_raw.line_of(node_id))
-    globals_raw = data.get("globals") or {}
-    if not isinstance(globals_raw, dict):
+    globals_raw = data.get("globals") or LineDict()
+    if not isinstance(globals_raw, LineDict):
         raise SourceError(path, data.line_of("globals"), "`globals` must be a mapping")
     for key in globals_raw:
         if key not in GLOBAL_COMMANDS:
             raise SourceError(path, globals_raw.line_of(key), f"globals: {key!r} is not a command (commands: {', '.join(GLOBAL_COMMANDS)})")
-    settings = data.get("settings") or {}
-    if not isinstance(settings, dict):
+    settings = data.get("settings") or LineDict()
+    if not isinstance(settings, LineDict):
         raise SourceError(path, data.line_of("settings"), "`settings` must be a mapping")
     offers = settings.get("offer_languages", [])
     if not isinstance(offers, list) or not all(isinstance(o, str) and LANGUAGE_TAG.match(o) for o in offers):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from ivr.call.engine import RESULTS, CallState
-from ivr.call.flow import Flow
-from ivr.language.prompts import Catalog
+from ivr.call.engine import RESULTS, CallState, Line
+from ivr.call.flow import Flow, Node
 from ivr.call.station import read_back
+from ivr.language.prompts import Catalog
 
 
 def last_four(number: str | None) -> str | None:
@@ -29,7 +29,7 @@ def masked(number: str | None) -> str:
 TRIED = ("still_stuck", "released", "yes", "no")   # results that mean the step was done
 
 
-def step_results(flow: Flow, state: CallState) -> list[tuple[object, str]]:
+def step_results(flow: Flow, state: CallState) -> list[tuple[Node, str]]:
     """(node, result) for each labelled step on the call's path, in order, the last
     result of each; the step the caller is on now counts as skipped."""
     seen: dict[str, str] = {}
@@ -50,8 +50,9 @@ def steps_tried(flow: Flow, state: CallState, catalog: Catalog | None = None) ->
     Skipped steps (left by asking for a person, a hazard, or silence) are not
     among them. In `catalog`'s language when given (texts, whispers); the
     flow's own labels otherwise (the records)."""
-    return [catalog.step_label(node) if catalog else node.step
-            for node, result in step_results(flow, state) if result in TRIED]
+    labels = [catalog.step_label(node) if catalog else node.step
+              for node, result in step_results(flow, state) if result in TRIED]
+    return [label for label in labels if label is not None]   # only labelled steps are results
 
 
 def steps_record(flow: Flow, state: CallState) -> str:
@@ -72,7 +73,7 @@ def facts(flow: Flow, state: CallState) -> list[str]:
     return found
 
 
-def _answer_key(node, result: str) -> str:
+def _answer_key(node: Node, result: str) -> str:
     return result if node.expect != "released" else {"released": "released", "still_stuck": "still_stuck"}.get(result, "")
 
 
@@ -105,7 +106,7 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, hazard: bool =
     done = [(node, result) for node, result in step_results(flow, state) if result in TRIED]
     if done:
         node, result = done[-1]
-        more.append(catalog.text("whisper_last", step=catalog.step_label(node),
+        more.append(catalog.text("whisper_last", step=catalog.step_label(node) or "",
                                  result=catalog.text(f"whisper_result_{result}")
                                  if f"whisper_result_{result}" in catalog else result))
     asked_at = _asked_at(flow, state)
@@ -126,7 +127,7 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, hazard: bool =
     return lines
 
 
-def _asked_at(flow: Flow, state: CallState):
+def _asked_at(flow: Flow, state: CallState) -> Node | None:
     """The question the caller was on when they asked for a person (or a hazard came)."""
     for node_id, code in zip(reversed(state.path), reversed(state.results)):
         if RESULTS.get(code) in ("agent", "give_up", "hazard", "damage", "emergency_stop"):
@@ -189,7 +190,7 @@ def callback_number(keys: str | None, caller: str | None) -> str | None:
     return usable_number("+" + digits) if 8 <= len(digits) <= 15 else None
 
 
-def drop_end_lines(lines: tuple, flow: Flow, node_id: str, catalog: Catalog) -> tuple:
+def drop_end_lines(lines: tuple[Line, ...], flow: Flow, node_id: str, catalog: Catalog) -> tuple[Line, ...]:
     """The reply's lines without what the end node says ("I'm putting you through..."),
     for a hand-off that will not ring anyone (after hours)."""
     node = flow.nodes.get(node_id)

@@ -15,7 +15,7 @@ asked again. Either way the ID is read back for a yes or no.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 MIN_DIGITS, MAX_DIGITS = 4, 10
 MAX_LETTERS = 4
@@ -108,7 +108,7 @@ def settings_problems(settings: Mapping[str, object]) -> list[str]:
 
 def wants_skip(speech: str | None) -> bool:
     """The caller can't find it, or would rather go on."""
-    return bool(speech) and bool(_SKIP_WORDS.search(speech.lower()))
+    return bool(speech) and bool(_SKIP_WORDS.search((speech or "").lower()))
 
 
 def normalise(raw: str | None) -> str:

@@ -41,13 +41,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ivr.content.yamlfile import load as load_yaml
 from ivr.language import reader
 from ivr.language.prompts import parse as parse_prompts
 from ivr.language.vocabulary import Vocabulary, is_pattern
-from ivr.content.yamlfile import load as load_yaml
 
-__all__ = ["INTENTS", "EXPECTATIONS", "Understanding", "understand", "hints",
-           "RELEASE_CONFIDENCE"]
+__all__ = [
+    "EXPECTATIONS",
+    "INTENTS",
+    "RELEASE_CONFIDENCE",
+    "Understanding",
+    "hints",
+    "understand",
+]
 
 INTENTS = ("yes", "no", "released", "still_stuck", "repeat", "back", "wait", "help",
            "agent", "hazard", "connector_ccs", "connector_chademo", "connector_j1772",
@@ -119,7 +125,7 @@ def _tokens(heard: str) -> list[str]:
     return reader.tokens(english(), heard)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> frozenset[str]:
     if name in ("_HAZARD_WORDS", "_DAMAGE_WORDS"):    # English's single words of a tier (tests pick rows with them)
         tier = "hazard" if name == "_HAZARD_WORDS" else "damage"
         return frozenset(p for p in english().phrases[tier] if not is_pattern(p) and " " not in p)
@@ -172,7 +178,7 @@ def hints(expecting: str, language: str = "en-US", vocabulary: Vocabulary | None
 
 def _vocabulary_for(language: str, vocabulary: Vocabulary | None) -> Vocabulary:
     """The vocabulary given, unless there is none or the call is in English: English's."""
-    if vocabulary is None or _english(language) and not _english(vocabulary.language):
+    if vocabulary is None or (_english(language) and not _english(vocabulary.language)):
         return english()
     return vocabulary
 

@@ -7,11 +7,12 @@ start-up with the variable's name and the form it should take.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
-from ivr.config.ratelimit import BadLimit, RateLimit, parse as parse_rate_limit
+from ivr.config.ratelimit import BadLimit, RateLimit
+from ivr.config.ratelimit import parse as parse_rate_limit
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # ivr/

@@ -5,18 +5,20 @@ caller can reach it, with the file, the line and what is wrong.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
-from ivr.call import escalation as escalation_module, flow as flow_module, station
-from ivr.content import lint
-from ivr.language import prompts
+from ivr.call import escalation as escalation_module
+from ivr.call import flow as flow_module
+from ivr.call import station
 from ivr.call.engine import Engine
 from ivr.call.escalation import Escalation
 from ivr.call.flow import Flow
-from ivr.language.prompts import Catalog
+from ivr.content import lint
 from ivr.content.yamlfile import load as load_yaml
+from ivr.language import prompts
+from ivr.language.prompts import Catalog
 from ivr.language.source import SourceError
 
 DEFAULT_FLOW = "stuck_connector"

@@ -5,12 +5,12 @@ same list for an operator: file, line, node, what is wrong.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
+from ivr.call import station
 from ivr.call.flow import ANSWERS, Flow
 from ivr.language.prompts import SYSTEM_KEYS, Catalog
-from ivr.call import station
 
 REQUIRED_GLOBALS = ("hazard", "agent")
 
@@ -51,7 +51,7 @@ def check(flow: Flow, catalogs: Mapping[str, Catalog]) -> list[Problem]:
 
 
 def _problem(flow: Flow, node_id: str | None, message: str) -> Problem:
-    line = flow.nodes[node_id].line if node_id in flow.nodes else 1
+    line = flow.nodes[node_id].line if node_id is not None and node_id in flow.nodes else 1
     prefix = f"node {node_id!r}: " if node_id else ""
     return Problem(flow.path, line, prefix + message)
 
@@ -98,7 +98,7 @@ def _questions(flow: Flow) -> Iterable[Problem]:
             yield _problem(flow, node.id, "question has no `silence` path (set it, or defaults.silence)")
         if not node.not_understood:
             yield _problem(flow, node.id, "question has no `not_understood` path (set it, or defaults.not_understood)")
-        missing = [a for a in ANSWERS[node.expect] if a not in node.on]
+        missing = [a for a in ANSWERS.get(node.expect or "", ()) if a not in node.on]
         if missing:
             yield _problem(flow, node.id, f"question has no path for the answer(s): {', '.join(missing)}")
 
@@ -207,7 +207,7 @@ def _word_answers(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Probl
 
 
 def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
-    needed = {}
+    needed: dict[str, str | None] = {}
     for node in flow.nodes.values():
         for key in node.prompt_keys():
             needed.setdefault(key, node.id)
@@ -233,12 +233,14 @@ def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
             for node_id in sorted(labelled - set(catalog.steps)):
                 yield Problem(catalog.path, catalog.steps_line, f"steps.{node_id}: missing in {language} (the flow labels it {flow[node_id].step!r})")
         for node_id, answers in sorted(catalog.words.items()):
-            node = flow.nodes.get(node_id)
-            if node is None or node.kind != "ask":
+            asked = flow.nodes.get(node_id)
+            if asked is None or asked.kind != "ask":
                 yield Problem(catalog.path, catalog.words_line, f"words.{node_id}: no question {node_id!r} in the flow")
                 continue
             for answer in answers:
                 if answer == "released":
-                    yield Problem(catalog.path, catalog.words_line, f"words.{node_id}.released: a release must be heard clearly, not matched from a word list")
-                elif answer not in node.on:
-                    yield Problem(catalog.path, catalog.words_line, f"words.{node_id}.{answer}: not an answer of that question ({', '.join(node.on)})")
+                    yield Problem(catalog.path, catalog.words_line,
+                                  f"words.{node_id}.released: a release must be heard clearly, not matched from a word list")
+                elif answer not in asked.on:
+                    yield Problem(catalog.path, catalog.words_line,
+                                  f"words.{node_id}.{answer}: not an answer of that question ({', '.join(asked.on)})")

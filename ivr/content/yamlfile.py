@@ -13,7 +13,7 @@ import yaml
 from ivr.language.source import LineDict, SourceError
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """SafeLoader where only true/false are booleans.
 
     YAML 1.1 reads on, off, yes and no as booleans, and a flow says

@@ -12,13 +12,15 @@ variant's key exists and that every language has the same variants.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any
 
-from ivr.language.vocabulary import Vocabulary, parse as parse_vocabulary
 from ivr.language.source import LineDict, SourceError
+from ivr.language.vocabulary import Vocabulary
+from ivr.language.vocabulary import parse as parse_vocabulary
 
 # What an answer tells the agent about the equipment (the whisper's "reported"):
 # `tells: {no: session_running}` on a question. Each fact has a whisper_fact_<id> prompt.
@@ -75,7 +77,7 @@ class Catalog:
     steps: Mapping[str, str] = field(default_factory=dict)  # node id -> step label in this language
     steps_line: int = 1
 
-    def step_label(self, node) -> str | None:
+    def step_label(self, node: Any) -> str | None:
         """A step's label for texts and whispers: this language's, else the flow's own."""
         return self.steps.get(node.id, node.step) if node.step else None
 
@@ -93,13 +95,13 @@ class Catalog:
 
     def variants(self) -> dict[str, tuple[str, str]]:
         """Every `key@connector` of this language -> (key, connector)."""
-        return {k: tuple(k.split(VARIANT, 1)) for k in self.texts if VARIANT in k}
+        return {k: (k.split(VARIANT, 1)[0], k.split(VARIANT, 1)[1]) for k in self.texts if VARIANT in k}
 
     def __contains__(self, key: object) -> bool:
         return key in self.texts
 
 
-def parse(data, path: str) -> Catalog:
+def parse(data: Any, path: str) -> Catalog:
     if not isinstance(data, LineDict):
         raise SourceError(path, 1, "a prompts file is a mapping with `language`, `voice` and `prompts`")
     language = data.get("language")
@@ -129,7 +131,7 @@ def parse(data, path: str) -> Catalog:
                    _steps(data.get("steps"), path), data.line_of("steps"))
 
 
-def _steps(raw, path: str) -> Mapping[str, str]:
+def _steps(raw: Any, path: str) -> Mapping[str, str]:
     """`steps:` node id -> the step's label in this language (the flow's labels are English)."""
     if raw is None:
         return MappingProxyType({})
@@ -138,7 +140,7 @@ def _steps(raw, path: str) -> Mapping[str, str]:
     return MappingProxyType({str(k): " ".join(v.split()) for k, v in raw.items()})
 
 
-def _words(raw, path: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+def _words(raw: Any, path: str) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     """`words:` node id -> answer -> phrases a caller may use for that answer."""
     if raw is None:
         return MappingProxyType({})

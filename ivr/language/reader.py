@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -110,7 +111,7 @@ def _intent(vocab: Vocabulary, heard: str, raw: list[str], toks: list[str], text
         candidates.append(_blank_for_hazard(vocab, text))
     english = _blank_for_hazard(also, said) if also is not None else None
     for tier in ("hazard", "damage"):
-        if any(_has(vocab, tier, c) for c in candidates) or english is not None and _has(also, tier, english):
+        if any(_has(vocab, tier, c) for c in candidates) or (also is not None and english is not None and _has(also, tier, english)):
             return tier, True
     text = _blank(vocab.rx("neutral"), text)
     command = _command(vocab, text, also)
@@ -137,7 +138,7 @@ def _intent(vocab: Vocabulary, heard: str, raw: list[str], toks: list[str], text
     if expecting == "released":
         if a.stuck and (not a.released or a.last == "stuck" or a.still):
             return "still_stuck", True
-        if a.stuck and a.released or a.released and a.unsure:
+        if (a.stuck and a.released) or (a.released and a.unsure):
             return "unclear", True
         if a.released:
             if a.rest > 4 and a.weak:
@@ -160,7 +161,7 @@ def _intent(vocab: Vocabulary, heard: str, raw: list[str], toks: list[str], text
             a = _markers(vocab, " ".join(toks), _Answer(released=a.released, stuck=a.stuck))
         if _dont_know(a):
             return "dont_know", True
-        if a.rest > 3 or a.unsure and not (a.yes or a.no):
+        if a.rest > 3 or (a.unsure and not (a.yes or a.no)):
             return "unclear", True
         if a.stuck and not a.released and (a.yes or not _sentence_scope(vocab)):
             # "yes, it's still stuck" to "is it out?": never a yes that could end the call;
@@ -195,7 +196,7 @@ def _intent(vocab: Vocabulary, heard: str, raw: list[str], toks: list[str], text
 _ALWAYS_CERTAIN = ("agent", "emergency_stop", "roadside", "hot_unsure")
 
 
-def _dont_know(a: "_Answer") -> bool:
+def _dont_know(a: _Answer) -> bool:
     """'I don't know' and nothing else: no yes, no no, no release or stuck state."""
     return a.unsure and not (a.yes or a.no or a.released or a.stuck) and a.rest <= 5
 
@@ -270,14 +271,14 @@ def _correct(vocab: Vocabulary, toks: list[str]) -> tuple[list[str], bool]:
             out.append(tok)
     kept = [t for t in _blank(vocab.rx("fillers"), " ".join(out)).split() if t != "_"]
     if vocab.misheard_start:
-        kept, fixed = _fix_start(vocab, kept)
-        corrected |= fixed
+        kept, changed = _fix_start(vocab, kept)
+        corrected |= changed
     leading = vocab.words_of("leading_fillers")
     if leading and kept and kept[0] in leading:
         first = next((i for i, t in enumerate(kept) if t not in leading), len(kept))
         kept = kept[first:]
-        kept, fixed = _fix_start(vocab, kept)
-        corrected |= fixed
+        kept, changed = _fix_start(vocab, kept)
+        corrected |= changed
     return kept, corrected
 
 
@@ -294,13 +295,13 @@ def _fix_start(vocab: Vocabulary, kept: list[str]) -> tuple[list[str], bool]:
 def _fuzz_targets(vocab: Vocabulary) -> tuple[tuple[str, ...], frozenset[str]]:
     """Long words worth correcting to, and every word the vocabulary knows."""
     released = vocab.words_of("released") | vocab.words_of("released_weak")
-    targets = set()
+    long_words: set[str] = set()
     for name in ("agent", "wait", "repeat", "stuck", "still_stuck"):
-        targets |= {w for w in vocab.words_of(name) if len(w) >= 6}
-    targets |= {w for w in vocab.words_of("hazard") if len(w) >= 8}
+        long_words |= {w for w in vocab.words_of(name) if len(w) >= 6}
+    long_words |= {w for w in vocab.words_of("hazard") if len(w) >= 8}
     for phrases in vocab.connectors.values():
-        targets |= {w for p in phrases if not is_pattern(p) for w in fold(p).split() if len(w) >= 6 and w.isalpha()}
-    targets = tuple(sorted(targets - released))
+        long_words |= {w for p in phrases if not is_pattern(p) for w in fold(p).split() if len(w) >= 6 and w.isalpha()}
+    targets = tuple(sorted(long_words - released))
     if vocab.phrases.get("fuzz_targets"):
         targets = tuple(dict.fromkeys(fold(p) for p in vocab.phrases["fuzz_targets"]))
     known = set(vocab.words) | set(vocab.misheard) | set(vocab.misheard.values())
@@ -346,7 +347,7 @@ def _spans(vocab: Vocabulary, name: str, text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _blank(rx, text: str) -> str:
+def _blank(rx: re.Pattern[str] | None, text: str) -> str:
     """Remove matches, keeping word positions (each matched word becomes '_')."""
     if rx is None:
         return text
@@ -375,7 +376,7 @@ def _command(vocab: Vocabulary, text: str, also: Vocabulary | None) -> str | Non
     if _has(vocab, "back", text) or _alone(vocab, "back_alone", text):
         return "back"
     negated = _has(vocab, "help_negated", text)
-    if _has(vocab, "help", text) and not negated or negated and _has(vocab, "help_anyway", text):
+    if (_has(vocab, "help", text) and not negated) or (negated and _has(vocab, "help_anyway", text)):
         return "help"
     for tag in vocab.languages:
         if tag != vocab.language and _has(vocab, f"language_{tag}", text):
@@ -423,12 +424,12 @@ def _negated(vocab: Vocabulary, toks: list[str], start: int, end: int) -> int | 
 
 
 def _connector(vocab: Vocabulary, toks: list[str], text: str,
-               cars: list[tuple[str, int, int]] = (), adapter: bool = False) -> tuple[str, bool] | None:
+               cars: Sequence[tuple[str, int, int]] = (), adapter: bool = False) -> tuple[str, bool] | None:
     """(connector intent, not guessed) -- negated names ("not a tesla") are dropped, and so
     are names inside a car's name ("tesla model 3"); with an adapter, the name said with
     it ("a ccs adapter", "adaptador de ccs") is the station's plug."""
     words_ = text.split()
-    inside = set()
+    inside: set[int] = set()
     # reach[p]: the furthest end of a car's name starting at or before word p; before[p]: before it
     reach, before = [0] * (len(words_) + 1), [0] * (len(words_) + 1)
     for _car, cs, ce in cars:

@@ -6,6 +6,7 @@ parsers in ivr.call and ivr.language raise SourceError with the line.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class SourceError(Exception):
@@ -19,11 +20,15 @@ class SourceError(Exception):
         super().__init__(f"{where}: {message}")
 
 
-class LineDict(dict):
+class LineDict(dict[Any, Any]):
     """A mapping that knows the line it starts on and the line of each key."""
 
     line: int = 0
-    key_lines: dict
+    key_lines: dict[Any, int]
 
-    def line_of(self, key) -> int:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_lines = {}
+
+    def line_of(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any
 
 from ivr.language.source import LineDict, SourceError
 
@@ -109,7 +110,7 @@ def _alternative(phrase: str) -> str:
     return phrase[1:-1] if is_pattern(phrase) else re.escape(fold(phrase))
 
 
-def matcher(phrases) -> re.Pattern[str] | None:
+def matcher(phrases: Iterable[str]) -> re.Pattern[str] | None:
     """One regex for a list of phrases, whole words: longest first, or as written
     when the list holds a pattern."""
     phrases = [str(p) for p in phrases if is_pattern(str(p)) or fold(str(p))]
@@ -121,7 +122,7 @@ def matcher(phrases) -> re.Pattern[str] | None:
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?![a-z0-9])")
 
 
-def matchers(phrases) -> tuple[re.Pattern[str], ...]:
+def matchers(phrases: Iterable[str]) -> tuple[re.Pattern[str], ...]:
     """The matchers to look for one after another: each pattern on its own, in the
     order written, then the plain phrases together. Where matches overlap, the first
     matcher's is taken, as a list of patterns means."""
@@ -151,6 +152,12 @@ class Vocabulary:
     misheard_start: Mapping[str, str] = field(default_factory=dict)
     contractions: Mapping[str, str] = field(default_factory=dict)
     cars: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Worked out once from the lists above (__post_init__):
+    _compiled: Mapping[str, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
+    _sequences: Mapping[str, tuple[re.Pattern[str], ...]] = field(init=False, repr=False, compare=False)
+    _words: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    words: frozenset[str] = field(init=False, repr=False, compare=False)
+    folded_keys: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lists = {name: self.phrases.get(name, ()) for name in CATEGORIES}
@@ -187,7 +194,7 @@ class Vocabulary:
         return out
 
 
-def parse(language: str, understanding, hints, path: str, line: int = 1) -> Vocabulary | None:
+def parse(language: str, understanding: Any, hints: Any, path: str, line: int = 1) -> Vocabulary | None:
     """The vocabulary of a prompts file's `understanding:` and `hints:` sections, or None."""
     if understanding is None and hints is None:
         return None
@@ -263,7 +270,7 @@ def parse(language: str, understanding, hints, path: str, line: int = 1) -> Voca
                       MappingProxyType(contractions), MappingProxyType(cars))
 
 
-def _phrase_list(value, path: str, line: int, where: str) -> tuple[str, ...]:
+def _phrase_list(value: Any, path: str, line: int, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(p, (str, int)) and str(p).strip() for p in value):
         raise SourceError(path, line, f"{where}: expected a list of phrases")
     return tuple(str(p) for p in value)

@@ -197,7 +197,7 @@ class Dispatcher:
     def _sweep_logged(self) -> None:
         try:
             self.sweep()
-        except Exception as exc:  # noqa: BLE001 - a background sweep must not die silently
+        except Exception as exc:
             log.error("sending hazard alerts failed (%s: %s); the next sweep tries again",
                       type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
 

@@ -8,9 +8,9 @@ apply in SequenceNumber order whatever order they arrive in.
 from __future__ import annotations
 
 import contextlib
-import json
 import fcntl
 import hashlib
+import json
 import logging
 import mmap
 import os
@@ -18,19 +18,41 @@ import threading
 import time
 import weakref
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+from typing import Any, overload
 from urllib.parse import quote
 
-from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint, bindparam, case, create_engine, delete,
-                        event, func, inspect, or_, select, text, update)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
-from ivr.records import deadline
 from ivr.call.handoff import masked
+from ivr.records import deadline
 from ivr.records.reports import CallRecord, Turn
 
 log = logging.getLogger("ivr.db")
@@ -327,7 +349,7 @@ def backup(engine: Engine, destination: str) -> int:
     handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(handle)
     try:
-        source = sqlite3.connect(f"file:{quote(os.path.abspath(source_path))}?mode=ro", uri=True, timeout=5)
+        source = sqlite3.connect(f"file:{quote(os.path.abspath(source_path or ''))}?mode=ro", uri=True, timeout=5)
         copy = sqlite3.connect(partial)
         try:
             source.backup(copy, pages=256)
@@ -347,7 +369,7 @@ def head() -> str:
     """The newest schema revision the migrations know."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""   # never empty: 0001 at least
 
 
 def revision(engine: Engine) -> str | None:
@@ -369,7 +391,7 @@ def _insert(conn: Connection, table: Table):
     return _insert_for(conn.dialect.name, table)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _insert_for(dialect: str, table: Table):
     """Built once per dialect and table; .values()/.returning() make copies."""
     if dialect == "postgresql":
@@ -379,7 +401,7 @@ def _insert_for(dialect: str, table: Table):
     raise RuntimeError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _turn_statements(dialect: str):
     """The statements of every turn, built once with bound parameters.
 
@@ -388,7 +410,7 @@ def _turn_statements(dialect: str):
     values travel as parameters (bench/webhooks.py, issue 7).
     """
     add_turn = _insert_for(dialect, events).returning(events.c.id)
-    keep = {name: func.coalesce(bindparam(name), calls.c[name])  # None: leave as it is
+    keep: dict[str, Any] = {name: func.coalesce(bindparam(name), calls.c[name])  # None: leave as it is
             for name in ("last_node", "language", "connector", "outcome", "hazard", "last_state")}
     move_call = update(calls).where(calls.c.call_sid == bindparam("sid")).values(**keep)
     return add_turn, move_call
@@ -526,7 +548,7 @@ class Recorder:
                 return
         except IntegrityError:
             pass
-        except Exception as exc:  # noqa: BLE001 - recording must never break a call
+        except Exception as exc:
             self.health.failed(call_sid, describe(exc))
             return
         self._run(lambda conn: write(conn, ensure_call=True), call_sid)
@@ -545,7 +567,7 @@ class Recorder:
         """
         def write(conn):
             self._ensure_call(conn, call_sid, None)
-            changes = {"status": status}
+            changes: dict[str, Any] = {"status": status}
             if sequence is not None:
                 changes["status_seq"] = sequence
             if duration is not None:
@@ -609,7 +631,7 @@ class Recorder:
             with self.engine.connect() as conn:
                 return conn.execute(select(text_messages.c.id).where(
                     (text_messages.c.call_sid == call_sid) & (text_messages.c.result == "sent")).limit(1)).first() is not None
-        except Exception:  # noqa: BLE001 - a failed check must not stop the text
+        except Exception:
             log.warning("call %s: could not check for an earlier text; sending", call_sid)
             return False
 
@@ -628,7 +650,7 @@ class Recorder:
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(query).mappings().first()
-        except Exception as exc:  # noqa: BLE001 - a failed look-up only costs the welcome back
+        except Exception as exc:
             self.health.failed(call_sid, f"{describe(exc)}; no welcome back")
             return None
         return dict(row) if row is not None else None
@@ -684,7 +706,7 @@ class Recorder:
         try:
             with self.engine.begin() as conn:
                 write(conn)
-        except Exception as exc:  # noqa: BLE001 - recording must never break a call
+        except Exception as exc:
             self.health.failed(call_sid, describe(exc))
         else:
             self.health.succeeded()
@@ -698,17 +720,20 @@ def probe(engine: Engine) -> str | None:
     database that is down or in recovery all answer here.
     """
     try:
-        with engine.connect() as conn:
-            with conn.begin() as transaction:
-                conn.execute(update(calls).where(text("1 = 0")).values(outcome=calls.c.outcome))
-                transaction.rollback()
-    except Exception as exc:  # noqa: BLE001 - the answer is the reason
+        with engine.connect() as conn, conn.begin() as transaction:
+            conn.execute(update(calls).where(text("1 = 0")).values(outcome=calls.c.outcome))
+            transaction.rollback()
+    except Exception as exc:
         return describe(exc)
     return None
 
 
 # -- reading and purging ------------------------------------------------------------------
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: datetime | None) -> datetime | None: ...
 def _utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything here is UTC."""
     if moment is not None and moment.tzinfo is None:

@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from ivr import config, content as content_module
+from ivr import config
+from ivr import content as content_module
 from ivr.config import ConfigError
 from ivr.content import ContentError
 
@@ -143,14 +144,14 @@ def lint(flow_name: str) -> None:
 
 def _records_engine():
     """The database the line records to (DATABASE_URL), upgraded to the current schema."""
-    from ivr.records import db
     from ivr.config import DEFAULT_DATABASE_URL
+    from ivr.records import db
 
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:
         engine = db.connect(url)
         db.migrate(engine)
-    except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback
+    except Exception as exc:
         raise click.ClickException(f"cannot open the call records at DATABASE_URL: {exc}") from None
     return engine
 
@@ -247,7 +248,7 @@ def backup(file: str) -> None:
                                    "pg_dump --format=custom --file=ivr.dump \"$DATABASE_URL\"")
     try:
         pages = db.backup(engine, file)
-    except Exception as exc:  # noqa: BLE001 - one clear line
+    except Exception as exc:
         raise click.ClickException(f"backup to {file} failed: {db.describe(exc)}") from None
     finally:
         engine.dispose()

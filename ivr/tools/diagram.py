@@ -74,7 +74,7 @@ def digraph(flow: Flow):
     for node in flow.nodes.values():
         attrs = {"shape": shapes[node.kind]}
         if node.kind == "end":
-            attrs.update(style="filled", fillcolor=END_COLOURS.get(node.end, "white"))
+            attrs.update(style="filled", fillcolor=END_COLOURS.get(node.end or "", "white"))
         if node.id == flow.start:
             attrs["penwidth"] = "3"
         graph.node(node.id, _label(node), **attrs)

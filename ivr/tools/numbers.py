@@ -33,7 +33,7 @@ def _refusal(exc: TwilioException) -> str:
     """twilio-python reports a failed list page with the HTTP response as its second argument."""
     response = exc.args[1] if len(exc.args) > 1 else None
     try:
-        body = json.loads(response.text)
+        body = json.loads(response.text)  # type: ignore[union-attr]  # None: AttributeError, caught below
         return f"Twilio refused: {body['message']} (code {body['code']})"
     except (AttributeError, TypeError, ValueError, KeyError):
         return f"Twilio could not be reached: {exc.args[0] if exc.args else exc}"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import secrets
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import urlsplit
 
 from twilio.request_validator import RequestValidator
@@ -90,9 +90,9 @@ class Call:
                     break
                 elif verb.tag == "Dial":
                     number = verb.find("Number")
-                    event = Event("dial", number.text if number is not None else "", dict(verb.attrib))
-                    if number is not None and number.get("url"):
-                        whisper = self.post(number.get("url"))
+                    event = Event("dial", (number.text or "") if number is not None else "", dict(verb.attrib))
+                    if number is not None and (whisper_url := number.get("url")):
+                        whisper = self.post(whisper_url)
                         event.detail["whisper"] = [_text(s) for s in ET.fromstring(whisper.data).iter("Say")]
                     on_event(event)
                     fields = answer(event) or {"DialCallStatus": "no-answer"}
@@ -109,7 +109,7 @@ class Call:
                     next_request = (verb.attrib["action"], fields)
                     break
                 elif verb.tag == "Enqueue":
-                    wait = self.post(verb.get("waitUrl"), {"QueuePosition": "1", "QueueTime": "0",
+                    wait = self.post(verb.attrib["waitUrl"], {"QueuePosition": "1", "QueueTime": "0",
                                                            "QueueSid": "QU" + "0" * 32})
                     event = Event("queue", verb.text or "", dict(verb.attrib))
                     event.detail["wait"] = [_text(s) for s in ET.fromstring(wait.data).iter("Say")]
@@ -118,7 +118,7 @@ class Call:
                     next_request = (verb.attrib["action"], fields)
                     break
                 elif verb.tag == "Redirect":
-                    next_request = (verb.text, {})
+                    next_request = (verb.text or "", {})
                     break
                 elif verb.tag == "Hangup":
                     on_event(Event("hangup"))

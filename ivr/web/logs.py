@@ -33,7 +33,7 @@ class MaskPhoneNumbers(logging.Filter):
             return True
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string: leave it to the handler to report
+        except Exception:
             return True
         record.msg, record.args = mask(message), ()
         if record.exc_info and not record.exc_text:
@@ -60,5 +60,5 @@ def install() -> None:
         _FILTER.filter(record)
         return record
 
-    masked_record.masks_numbers = True
+    masked_record.masks_numbers = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(masked_record)

@@ -11,7 +11,7 @@ the host it asked for.
 from __future__ import annotations
 
 import ipaddress
-from typing import Mapping
+from collections.abc import Mapping
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 

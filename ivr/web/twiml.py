@@ -5,8 +5,9 @@ returns a VoiceResponse; str() of it is the XML Twilio gets.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any
 
 from twilio.twiml.voice_response import Dial, Gather, Say, VoiceResponse
 
@@ -130,7 +131,7 @@ def voicemail(lines: Sequence, *, action: str, voice: Voice, max_length: int = 1
     """
     response = VoiceResponse()
     speak(response, lines, voice)
-    options = {}
+    options: dict[str, Any] = {}
     if recording_callback:
         options.update(recording_status_callback=recording_callback, recording_status_callback_method="POST",
                        recording_status_callback_event="completed")

@@ -18,11 +18,11 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, request
 
 from ivr.call import escalation, handoff, station
+from ivr.call.engine import BadState, CallState, Heard, Line, Reply
+from ivr.call.understanding import hints, understand
 from ivr.outbound import sms
 from ivr.web import twiml
 from ivr.web.services import services
-from ivr.call.engine import BadState, CallState, Heard, Line, Reply
-from ivr.call.understanding import hints, understand
 from ivr.web.views import web
 
 log = logging.getLogger("ivr.handoff")
@@ -92,7 +92,7 @@ def _place() -> Place:
         state = CallState.from_params(args, content.flow, content.catalogs, questions_only=False)
     except BadState as exc:
         log.warning("call %s: %s; the hand-off goes on without the call's state", web.call_sid(), exc)
-        lang = args.get("lang") if args.get("lang") in content.catalogs else content.default_language
+        lang = (args.get("lang") or "") if args.get("lang") in content.catalogs else content.default_language
         state = CallState(node=content.flow.start, lang=lang)
     chain = args.get("ch", "f") if args.get("ch") in CHAINS else "f"
     at = int(args["at"]) if re.fullmatch(r"-?\d{1,2}", args.get("at", "")) else -1
@@ -175,7 +175,7 @@ def transfer(lines, state: CallState, voice: twiml.Voice, safety_said: bool = Fa
         return twiml.enqueue(lines, queue=esc.queue, voice=voice,
                              action=web.absolute("handoff.queue_result", **place.params()),
                              wait_url=web.absolute("handoff.queue_wait", lang=state.lang,
-                                                   **({"hz": state.hazard[0]} if hazard else {})))
+                                                   **({"hz": state.hazard[0]} if state.hazard else {})))
     if not settings.agent_number:
         return _back_to_flow(place, [*lines, _say(place, "dial_failed")]) or run_next(place, [*lines, _say(place, "dial_failed")])
     return twiml.transfer(lines, number=settings.agent_number, voice=voice,
@@ -292,7 +292,7 @@ def run_next(place: Place, lead):
     here = replace(place, at=at, tries=0)
     if link == "second_agent":
         done = replace(here, done=here.done + escalation.LINK_CODES["second_agent"])
-        return twiml.transfer([*lead, _say(place, "second_agent")], number=esc.second_agent, voice=voice,
+        return twiml.transfer([*lead, _say(place, "second_agent")], number=esc.second_agent or "", voice=voice,
                               action=web.absolute("handoff.dial_result", **done.params(leg="2")),
                               whisper=web.absolute("voice.whisper", **place.state.to_params()),
                               timeout=esc.second_agent_timeout, caller_id=_caller_id())

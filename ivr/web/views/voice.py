@@ -13,16 +13,17 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, request
 
-from ivr.records import callers, db
 from ivr.call import handoff
+from ivr.call.engine import BadState, CallState, Heard, Reply
+from ivr.call.understanding import understand
 from ivr.config import ratelimit
+from ivr.records import callers, db
 from ivr.web import twiml
 from ivr.web.services import services
-from ivr.call.engine import BadState, CallState, Heard, Reply
-from ivr.call.understanding import hints, understand
-from ivr.web.views import handoff as handoff_views, web
-from ivr.web.views.web import (absolute, apology_transfer as _apology_transfer, call_sid, confidence, request_key,
-                  station_id, vocabulary_for, voice_for, xml)
+from ivr.web.views import handoff as handoff_views
+from ivr.web.views import web
+from ivr.web.views.web import absolute, call_sid, confidence, request_key, station_id, vocabulary_for, voice_for, xml
+from ivr.web.views.web import apology_transfer as _apology_transfer
 
 log = logging.getLogger("ivr.voice")
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -38,7 +39,7 @@ def over_rate_limit(caller: str | None) -> bool:
     svc = services()
     try:
         limited = callers.over_limit(svc.recorder.engine, svc.settings.rate_limit, caller, call_sid())
-    except Exception as exc:  # noqa: BLE001 - a broken count must not turn a driver away
+    except Exception as exc:
         # The same database the records are in: one line per call, with the records' loss.
         svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; the rate limit let it in")
         return False
@@ -60,7 +61,7 @@ def _rate_limited(caller: str | None, lang: str | None, state: CallState):
                       intent=None, action=ratelimit.LIMITED_ACTION, next_node=None, outcome="transferred")
     try:
         capped = callers.agents_rung(svc.recorder.engine, svc.settings.agent_cap, caller, call_sid())
-    except Exception as exc:  # noqa: BLE001 - a failed count puts the caller through
+    except Exception as exc:
         svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; IVR_AGENT_CAP let it through")
         capped = False
     if capped:

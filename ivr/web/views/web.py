@@ -6,6 +6,7 @@ Both blueprints (the call, the hand-off) install the same guards with
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -15,13 +16,13 @@ from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ivr.records import deadline
-from ivr.web import twiml
-from ivr.outbound.alerts import Alert
-from ivr.web.services import services
-from ivr.records.db import now
 from ivr.call.handoff import last_four
+from ivr.outbound.alerts import Alert
+from ivr.records import deadline
+from ivr.records.db import now
+from ivr.web import twiml
 from ivr.web.security import is_from_twilio, public_url, raw_path
+from ivr.web.services import services
 
 log = logging.getLogger("ivr.voice")
 
@@ -41,10 +42,8 @@ def check_signature():
     deadline.start()
     settings = services().settings
     if not settings.check_signatures:
-        try:
+        with contextlib.suppress(RequestEntityTooLarge):   # the view's fail-safe answers it
             cap_fields()
-        except RequestEntityTooLarge:
-            pass  # the view's fail-safe answers it
         services().alerts.kick()
         return None
     url = public_url(request.environ, request.host_url, settings.public_url)
@@ -52,7 +51,7 @@ def check_signature():
         form = request.form
     except RequestEntityTooLarge:  # unread, so unverifiable; Twilio never sends this much
         form = None
-    if form is None or not is_from_twilio(settings.auth_token, url, form, request.headers.get("X-Twilio-Signature")):
+    if form is None or not is_from_twilio(settings.auth_token or "", url, form, request.headers.get("X-Twilio-Signature")):
         log.warning("refused an unsigned or forged webhook to %s", request.path)
         return Response("Forbidden: not signed by Twilio for this URL.\n", status=403, mimetype="text/plain")
     cap_fields()
@@ -113,7 +112,7 @@ def fail_safe(exc: Exception):
     agent's leg (the whisper) the safe answer is the bridge, not another Dial;
     a status callback's answer is ignored, so it gets 204.
     """
-    if isinstance(exc, HTTPException) and exc.code < 500 and not isinstance(exc, RequestEntityTooLarge):
+    if isinstance(exc, HTTPException) and (exc.code or 500) < 500 and not isinstance(exc, RequestEntityTooLarge):
         return exc
     log.error("webhook %s failed for call %s; %s", request.path, _field("CallSid") or "?",
               "answering 204" if request.endpoint == "voice.status" else "transferring to an agent",
@@ -129,7 +128,7 @@ def _field(name: str) -> str | None:
     """A form field, or None when the body itself is what failed."""
     try:
         return request.form.get(name)
-    except Exception:  # noqa: BLE001 - called while handling another failure
+    except Exception:
         return None
 
 
@@ -190,7 +189,7 @@ def apology_transfer(lang: str | None):
         voice = voice_for(lang)
         catalog = services().content.catalogs[voice.language]
         apology, no_agent = catalog.text("apology_transfer"), catalog.text("transfer_no_agent")
-    except Exception:  # noqa: BLE001 - the fail-safe of the fail-safe
+    except Exception:
         voice, apology, no_agent = twiml.Voice("Polly.Joanna-Neural", "en-US"), FALLBACK_APOLOGY, FALLBACK_NO_AGENT
     if not settings.agent_number:
         return twiml.goodbye([apology, no_agent], voice)
