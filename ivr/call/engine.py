@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ivr.basics import ids
 from ivr.call.flow import Flow, Node
 from ivr.language import phrases
 from ivr.language.prompts import Catalog
@@ -32,7 +33,6 @@ MAX_PATH = 40
 MAX_HOPS = 64
 WAIT_SECONDS = 30
 CONFIRM_SECONDS = 8
-STATION_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
 class BadState(ValueError):
@@ -127,7 +127,7 @@ class CallState:
         if connector is not None and not re.fullmatch(r"[a-z0-9]{1,12}", connector):
             raise BadState("bad connector")
         station = params.get("st") or None
-        if station is not None and not STATION_ID.fullmatch(station):
+        if station is not None and not ids.is_station_id(station):
             raise BadState("bad station ID")
         hazard = HAZARD_TIERS.get(params.get("hz", "")) if params.get("hz") else None
         if params.get("hz") and hazard is None:

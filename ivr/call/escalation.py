@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
 
+from ivr.basics import phone
 from ivr.language.source import LineDict, SourceError
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9 _.-]{1,64}$")
 LINKS = ("second_agent", "voicemail", "callback", "sms")
 # One letter per link, to say in the action URL which links the call has been through.
@@ -201,10 +201,10 @@ def _int(mapping: LineDict, key: str, default: int | None, low: int, high: int, 
 
 
 def _phone(value: Any, path: str, line: int, where: str) -> str:
-    compact = re.sub(r"[\s().-]", "", value) if isinstance(value, str) else ""
-    if not E164.match(compact):
+    number = phone.e164(value) if isinstance(value, str) else None
+    if number is None:
         raise SourceError(path, line, f"{where}: {value!r} is not a phone number in E.164 form, e.g. '+14155550123' (quote it)")
-    return compact
+    return number
 
 
 def _link_entries(data: LineDict, key: str, path: str) -> list[tuple[str, LineDict, int]]:

@@ -26,6 +26,7 @@ from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any
 
+from ivr.basics import ids
 from ivr.language.prompts import FACTS
 from ivr.language.source import LineDict, SourceError
 
@@ -40,7 +41,6 @@ END_KINDS = ("released", "hazard", "agent", "goodbye")
 # (step away, a person); emergency_stop: the station is off, a person resets it.
 GLOBAL_COMMANDS = ("hazard", "damage", "agent", "released", "emergency_stop")
 HAZARD_COMMANDS = ("hazard", "damage")
-LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # What a call can know, for `set:` on a question and `branch:`. `adapter` is set by a
 # yes/no question ("yes" = there is one) or heard with the connector ("a Tesla with a
@@ -291,7 +291,7 @@ def parse(data: Any, path: str) -> Flow:
     if not isinstance(settings, LineDict):
         raise SourceError(path, data.line_of("settings"), "`settings` must be a mapping")
     offers = settings.get("offer_languages", [])
-    if not isinstance(offers, list) or not all(isinstance(o, str) and LANGUAGE_TAG.match(o) for o in offers):
+    if not isinstance(offers, list) or not all(ids.is_language_tag(o) for o in offers):
         raise SourceError(path, settings.line_of("offer_languages"), "settings.offer_languages must list language tags like es-US")
     return Flow(
         name=str(data.get("flow") or PurePath(path).stem),

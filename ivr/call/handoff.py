@@ -4,27 +4,10 @@ Pure: built from the call's state and the flow, in the agent's language.
 """
 from __future__ import annotations
 
-import re
-
 from ivr.call.engine import RESULTS, CallState, Line
 from ivr.call.flow import Flow, Node
 from ivr.call.station import read_back
 from ivr.language.prompts import Catalog
-
-
-def last_four(number: str | None) -> str | None:
-    """The last four digits of a caller's number, or None for anonymous and SIP callers."""
-    digits = re.sub(r"\D", "", number or "")
-    if not (number or "").lstrip().startswith("+") or len(digits) < 4:
-        return None
-    return digits[-4:]
-
-
-def masked(number: str | None) -> str:
-    """A caller's number fit for logs: only the last four digits."""
-    four = last_four(number)
-    return f"***{four}" if four else "unknown"
-
 
 TRIED = ("still_stuck", "released", "yes", "no")   # results that mean the step was done
 
@@ -140,18 +123,6 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def spoken_number(number: str) -> str:
-    """A phone number read the way people say it: '+18005550199' -> '1, 8 0 0, 5 5 5, 0 1 9 9'."""
-    digits = re.sub(r"\D", "", number)
-    if len(digits) == 11 and digits.startswith("1"):      # North America: 1, area code, 3, 4
-        groups = [digits[0], digits[1:4], digits[4:7], digits[7:]]
-    elif len(digits) == 10:
-        groups = [digits[:3], digits[3:6], digits[6:]]
-    else:
-        groups = [digits[i:i + 3] for i in range(0, len(digits), 3)]
-    return ", ".join(" ".join(group) for group in groups)
-
-
 def text_message(catalog: Catalog, flow: Flow, state: CallState, support_number: str | None,
                  released: bool) -> str:
     """The text a caller asked for: the steps they went through, and where to call."""
@@ -163,31 +134,6 @@ def text_message(catalog: Catalog, flow: Flow, state: CallState, support_number:
     else:
         lines.append(catalog.text("sms_support_station"))
     return " ".join(lines)
-
-
-def usable_number(number: str | None) -> str | None:
-    """The caller's number if a person can be called or texted on it (not anonymous, SIP or a client)."""
-    compact = re.sub(r"[\s().-]", "", number or "")
-    return compact if re.fullmatch(r"\+[1-9]\d{6,14}", compact) else None
-
-
-def callback_number(keys: str | None, caller: str | None) -> str | None:
-    """A number keyed in for a call back, in E.164 form, or None if it cannot be one.
-
-    Ten digits are a North American number when the caller's own is (or is
-    unknown); otherwise the caller keys the country code, with or without 00/011.
-    """
-    digits = re.sub(r"\D", "", keys or "")
-    own = usable_number(caller)
-    if len(digits) == 10 and (own is None or own.startswith("+1")) and digits[0] not in "01":
-        return "+1" + digits
-    for prefix in ("011", "00"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix):]
-            break
-    if len(digits) == 11 and digits.startswith("1") and digits[1] in "01":
-        return None  # a North American area code never starts with 0 or 1
-    return usable_number("+" + digits) if 8 <= len(digits) <= 15 else None
 
 
 def drop_end_lines(lines: tuple[Line, ...], flow: Flow, node_id: str, catalog: Catalog) -> tuple[Line, ...]:

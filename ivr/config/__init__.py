@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.basics import ids, phone
 from ivr.config.ratelimit import BadLimit, RateLimit
 from ivr.config.ratelimit import parse as parse_rate_limit
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # ivr/
 DEFAULT_DATABASE_URL = "sqlite:///ivr.db"
 
@@ -44,6 +44,7 @@ class Settings:
     rate_limit: RateLimit | None = None  # calls per caller number; None: no limit
     agent_cap: RateLimit | None = None   # how often one number may ring the agents; None: no cap
     resume_minutes: int = 15             # a caller back within this long is offered to carry on
+    callback_international: bool = False  # a call back may ring another country than the caller's
     alert_sms_to: str | None = None      # the operator's on-call number for hazard alerts
     alert_webhook_url: str | None = None
     alert_webhook_secret: str | None = None
@@ -61,13 +62,13 @@ def _phone(env: Mapping[str, str], name: str) -> str | None:
     raw = (env.get(name) or "").strip()
     if not raw:
         return None
-    compact = re.sub(r"[\s().-]", "", raw)
-    if not E164.match(compact):
+    number = phone.e164(raw)
+    if number is None:
         raise ConfigError(
             f"{name}={raw!r} is not a phone number in E.164 form: "
             "a plus sign, the country code and the number, e.g. +14155550123"
         )
-    return compact
+    return number
 
 
 def _data_dir(env: Mapping[str, str], name: str, folder: str) -> Path:
@@ -143,6 +144,7 @@ def load(env: Mapping[str, str]) -> Settings:
         rate_limit=_rate_limit(env),
         agent_cap=_rate_limit(env, "IVR_AGENT_CAP", default="off"),
         resume_minutes=_int(env, "IVR_RESUME_MINUTES", 15, 0, 240),
+        callback_international=_flag(env.get("IVR_CALLBACK_INTERNATIONAL")),
         alert_sms_to=_phone(env, "IVR_ALERT_SMS_TO"),
         alert_webhook_url=_webhook_url(env),
         alert_webhook_secret=(env.get("IVR_ALERT_WEBHOOK_SECRET") or "").strip() or None,
@@ -183,8 +185,8 @@ def check_production(settings: Settings, support_number: str | None) -> None:
 
 def _sms_from(env: Mapping[str, str]) -> str | None:
     """IVR_SMS_FROM: an SMS-capable Twilio number (E.164) or a Messaging Service SID (MG...)."""
-    raw = re.sub(r"[\s().-]", "", env.get("IVR_SMS_FROM") or "")
-    if raw and not (E164.match(raw) or re.match(r"^MG[0-9a-fA-F]{32}$", raw)):
+    raw = phone.compact(env.get("IVR_SMS_FROM"))
+    if raw and not (phone.is_e164(raw) or re.match(r"^MG[0-9a-fA-F]{32}$", raw)):
         raise ConfigError(f"IVR_SMS_FROM={raw!r} is not a number in E.164 form (+14155550123) "
                           "or a Messaging Service SID (MG and 32 hex digits)")
     return raw or None
@@ -192,7 +194,7 @@ def _sms_from(env: Mapping[str, str]) -> str | None:
 
 def _language(env: Mapping[str, str], name: str) -> str | None:
     raw = (env.get(name) or "").strip()
-    if raw and not re.match(r"^[a-z]{2}-[A-Z]{2}$", raw):
+    if raw and not ids.is_language_tag(raw):
         raise ConfigError(f"{name}={raw!r} is not a language tag: expected e.g. en-US or es-US")
     return raw or None
 
@@ -203,8 +205,8 @@ def _number_languages(env: Mapping[str, str]) -> dict[str, str]:
     result = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):
         number, _, language = item.partition("=")
-        number = re.sub(r"[\s().-]", "", number)
-        if not E164.match(number) or not re.match(r"^[a-z]{2}-[A-Z]{2}$", language.strip()):
+        number = phone.compact(number)
+        if not phone.is_e164(number) or not ids.is_language_tag(language.strip()):
             raise ConfigError(
                 f"IVR_NUMBER_LANGUAGES: {item!r} is not NUMBER=LANGUAGE, e.g. +18005550199=es-US")
         result[number] = language.strip()

@@ -11,13 +11,13 @@ variant's key exists and that every language has the same variants.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any
 
+from ivr.basics import ids
 from ivr.language.source import LineDict, SourceError
 from ivr.language.vocabulary import Vocabulary
 from ivr.language.vocabulary import parse as parse_vocabulary
@@ -27,7 +27,6 @@ from ivr.language.vocabulary import parse as parse_vocabulary
 FACTS = ("session_running", "ccs_soft", "ccs_rigid", "ccs_no_button", "chademo_lit", "chademo_dark",
          "adapter", "wont_stop")
 
-LANGUAGE_TAG = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
 VARIANT = "@"
 
 # Sentences the engine and the hand-off use whatever the flow says.
@@ -105,7 +104,7 @@ def parse(data: Any, path: str) -> Catalog:
     if not isinstance(data, LineDict):
         raise SourceError(path, 1, "a prompts file is a mapping with `language`, `voice` and `prompts`")
     language = data.get("language")
-    if not isinstance(language, str) or not LANGUAGE_TAG.match(language):
+    if not isinstance(language, str) or not ids.is_language_tag(language):
         raise SourceError(path, data.line_of("language"), "`language` must be a tag like en-US")
     if PurePath(path).stem != language:
         raise SourceError(path, data.line_of("language"), f"language {language!r} does not match the file name")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ivr.basics import ids
 from ivr.language.source import LineDict, SourceError
 
 # Lists of phrases, by what they mean.
@@ -226,7 +227,7 @@ def parse(language: str, understanding: Any, hints: Any, path: str, line: int = 
         cars[str(name)] = _phrase_list(value, path, where("cars"), f"understanding.cars.{name}")
     languages = {}
     for tag, value in (maps.get("languages") or {}).items():
-        if not re.match(r"^[a-z]{2}-[A-Z]{2}$", str(tag)):
+        if not ids.is_language_tag(str(tag)):
             raise SourceError(path, where("languages"), f"understanding.languages.{tag}: expected a language tag like en-US")
         languages[str(tag)] = _phrase_list(value, path, where("languages"), f"understanding.languages.{tag}")
     keys = {}

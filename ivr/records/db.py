@@ -51,7 +51,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
-from ivr.call.handoff import masked
+from ivr.basics.phone import masked
 from ivr.records import deadline
 from ivr.records.reports import CallRecord, Turn
 

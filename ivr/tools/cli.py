@@ -302,16 +302,16 @@ def _reason(exc: BaseException) -> str:
 @click.option("--url", "base_url", required=True, help="The app's public base URL, e.g. https://ivr.example.com")
 @click.option("--station", default=None, help="A station ID to record with every call to this number.")
 def configure_number(number: str, base_url: str, station: str | None) -> None:
-    import re
 
     import requests
     from twilio.base.exceptions import TwilioException, TwilioRestException
     from twilio.rest import Client
 
+    from ivr.basics import phone
     from ivr.tools.numbers import NumberError, configure
 
-    compact = re.sub(r"[\s().-]", "", number)
-    if not config.E164.match(compact):
+    compact = phone.compact(number)
+    if not phone.is_e164(compact):
         raise click.ClickException(f"{number!r} is not a phone number in E.164 form, e.g. +14155550123")
     sid, token = os.environ.get("TWILIO_ACCOUNT_SID", "").strip(), os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
     if not sid or not token:

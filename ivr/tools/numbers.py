@@ -14,8 +14,9 @@ from urllib.parse import urlencode
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
+from ivr.basics import ids
+
 BASE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?$")
-STATION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
 class NumberError(Exception):
@@ -44,7 +45,7 @@ def webhook_settings(base_url: str, station: str | None = None) -> dict[str, str
     base = base_url.strip().rstrip("/")
     if not BASE_URL.match(base):
         raise NumberError(f"{base_url!r} is not an https base URL, e.g. https://ivr.example.com")
-    if station is not None and not STATION_ID.match(station):
+    if station is not None and not ids.is_station_id(station):
         raise NumberError(f"{station!r} is not a station ID: letters, digits, '.', '_' or '-', at most 32")
     voice = f"{base}/voice" + (f"?{urlencode({'station': station})}" if station else "")
     return {

@@ -9,20 +9,15 @@ before any handler formats it, tracebacks included.
 from __future__ import annotations
 
 import logging
-import re
 
-# 7 to 15 digits (E.164 without or with its +, also URL-encoded as %2B), not
-# part of a longer word: CallSids (CA + hex), times and ports stay as they are.
-PHONE = re.compile(r"(?:(?<=%2B)|(?<=%2b)|(?<![\w+]))(\+?)\d{3,11}(\d{4})(?![\w])")
-
+from ivr.basics import phone
 
 # The one logger whose records keep their numbers: why start-up was refused,
 # quoting the operator's own settings and the documented example numbers.
 SETTINGS_LOGGER = "ivr.settings"
 
 
-def mask(text: str) -> str:
-    return PHONE.sub(lambda m: f"{m.group(1)}***{m.group(2)}", text)
+mask = phone.mask_text
 
 
 class MaskPhoneNumbers(logging.Filter):

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request
 
+from ivr.basics import phone
 from ivr.call import escalation, handoff, station
 from ivr.call.engine import BadState, CallState, Heard, Line, Reply
 from ivr.call.understanding import hints, understand
@@ -125,9 +126,9 @@ def _caller_id() -> str | None:
     settings = services().settings
     if settings.caller_id:
         return settings.caller_id
-    if handoff.usable_number(request.form.get("From")):
+    if phone.e164(request.form.get("From")):
         return None  # Twilio shows the caller's number by default
-    return handoff.usable_number(request.form.get("To"))
+    return phone.e164(request.form.get("To"))
 
 
 def _record(action: str, node: str = "handoff", speech: str | None = None) -> None:
@@ -265,7 +266,7 @@ def queue_result():
 
 def _unavailable(place: Place) -> set[str]:
     missing = set()
-    if _sender() is None or handoff.usable_number(request.form.get("From")) is None:
+    if _sender() is None or phone.e164(request.form.get("From")) is None:
         missing.add("sms")
     if not services().content.escalation.second_agent:
         missing.add("second_agent")
@@ -282,10 +283,10 @@ def run_next(place: Place, lead):
             return twiml.goodbye([*lead, _say(place, "released_goodbye")], voice)
         number = _support_number()
         if place.state.hazard:   # never send them back to read a number off the unit
-            bye = _say(place, "goodbye_hazard", number=handoff.spoken_number(number)) if number \
+            bye = _say(place, "goodbye_hazard", number=phone.spoken(number)) if number \
                 else _say(place, "goodbye_hazard_no_number")
         else:
-            bye = _say(place, "goodbye_support", number=handoff.spoken_number(number)) if number \
+            bye = _say(place, "goodbye_support", number=phone.spoken(number)) if number \
                 else _say(place, "goodbye_support_station")
         return twiml.goodbye([*lead, bye], voice)
     at, link = found
@@ -390,14 +391,14 @@ def voicemail_transcription():
 # -- call-back request ------------------------------------------------------------------------
 
 def _start_callback(place: Place):
-    own = handoff.usable_number(request.form.get("From"))
+    own = phone.e164(request.form.get("From"))
     if own:
         return _confirm_number(place, own)
     return _enter_number(place, [])
 
 
 def _confirm_number(place: Place, number: str, lead=()):
-    question = _say(place, "callback_confirm", number=handoff.spoken_number(number))
+    question = _say(place, "callback_confirm", number=phone.spoken(number))
     return _yes_no(place, [*lead, question], "handoff.callback", step="confirm", cb=number.lstrip("+"))
 
 
@@ -412,7 +413,7 @@ def callback():
     place = _place()
     step = request.args.get("step")
     if step == "confirm":
-        number = handoff.usable_number("+" + request.args.get("cb", ""))
+        number = phone.e164("+" + request.args.get("cb", ""))
         heard = _heard(place)
         _record(f"callback:confirm:{heard.intent}")
         if number and heard.intent == "yes":
@@ -426,7 +427,8 @@ def callback():
             return web.xml(_confirm_number(replace(place, tries=1), number, [_say(place, "not_understood")]))
         return web.xml(_enter_number(replace(place, tries=0), []))
     keys = request.form.get("Digits") or station.from_speech(request.form.get("SpeechResult"))
-    number = handoff.callback_number(keys, request.form.get("From"))
+    number = phone.callback_number(keys, request.form.get("From"), request.form.get("To"),
+                                   international=services().settings.callback_international)
     _record("callback:entered" if number else "callback:invalid")
     if number:
         return web.xml(_confirm_number(replace(place, tries=0), number))
@@ -439,7 +441,7 @@ def callback():
 
 def _send_text(place: Place):
     svc = services()
-    sender, to = _sender(), handoff.usable_number(request.form.get("From"))
+    sender, to = _sender(), phone.e164(request.form.get("From"))
     done = replace(place, done=place.done + escalation.LINK_CODES["sms"])
     if sender is None or to is None:  # offered only when both exist; a stale URL lands here
         return run_next(done, [_say(place, "sms_unavailable")])

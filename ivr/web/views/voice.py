@@ -6,13 +6,13 @@ hears a short apology and is put through to a person: Twilio never sees a 500.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, request
 
+from ivr.basics import phone
 from ivr.call import handoff
 from ivr.call.engine import BadState, CallState, Heard, Reply
 from ivr.call.understanding import understand
@@ -44,7 +44,7 @@ def over_rate_limit(caller: str | None) -> bool:
         svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; the rate limit let it in")
         return False
     if limited:
-        log.warning("call %s from %s: over the rate limit (%s)", call_sid(), handoff.masked(caller),
+        log.warning("call %s from %s: over the rate limit (%s)", call_sid(), phone.masked(caller),
                     svc.settings.rate_limit)
     return limited
 
@@ -65,7 +65,7 @@ def _rate_limited(caller: str | None, lang: str | None, state: CallState):
         svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; IVR_AGENT_CAP let it through")
         capped = False
     if capped:
-        log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), handoff.masked(caller))
+        log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), phone.masked(caller))
         return handoff_views.run_next(handoff_views.Place(state), lines)
     return handoff_views.transfer([*lines, catalog.text("rate_limited_connecting")], state, voice_for(lang),
                                   safety_said=True)
@@ -93,7 +93,7 @@ def _earlier_state(caller: str | None) -> CallState | None:
     while it was still at a question past the first, with no ending reached. A
     hazard in the earlier call always counts, whatever its ending."""
     svc = services()
-    if not svc.settings.resume_minutes or not handoff.usable_number(caller):
+    if not svc.settings.resume_minutes or not phone.e164(caller):
         return None
     earlier = svc.recorder.earlier_call(caller, call_sid(), timedelta(minutes=svc.settings.resume_minutes))
     if earlier is None or not earlier.get("last_state"):
@@ -124,8 +124,8 @@ def incoming():
     known_station = station_id()
     svc.recorder.call_started(call_sid(), caller, request.form.get("To"),
                               content.default_language, station_id=known_station)
-    log.info("call %s from %s", call_sid(), handoff.masked(caller))
-    to = re.sub(r"[\s().-]", "", request.form.get("To") or "")
+    log.info("call %s from %s", call_sid(), phone.masked(caller))
+    to = phone.compact(request.form.get("To"))
     lang = svc.settings.number_languages.get(to)
     earlier = _earlier_state(caller)
     if limited:

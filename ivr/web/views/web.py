@@ -10,13 +10,13 @@ import contextlib
 import hashlib
 import logging
 import math
-import re
 
 from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ivr.call.handoff import last_four
+from ivr.basics import ids
+from ivr.basics.phone import last_four
 from ivr.outbound.alerts import Alert
 from ivr.records import deadline
 from ivr.records.db import now
@@ -167,7 +167,7 @@ def call_sid() -> str:
 def station_id() -> str | None:
     """The station a number stands for: ?station=ID on its voice URL (ivr configure-number --station)."""
     raw = request.args.get("station", "")
-    return raw if re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", raw) else None
+    return raw if ids.is_station_id(raw) else None
 
 
 def voice_for(lang: str | None) -> twiml.Voice:
