@@ -29,7 +29,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from ivr import content  # noqa: E402
 from ivr.call.understanding import EXPECTATIONS, understand  # noqa: E402
+
+content.load(REPO / "flows", REPO / "prompts")   # English's vocabulary comes from the loaded content
 
 OURS = REPO / "tests" / "data" / "utterances_en.tsv"
 OURS_ES = REPO / "tests" / "data" / "utterances_es.tsv"

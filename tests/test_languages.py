@@ -156,3 +156,22 @@ def test_a_language_that_names_steps_names_them_all(tree):
     with pytest.raises(ContentError) as info:
         content.load(tree / "flows", tree / "prompts")
     assert any("steps.reseat: missing in es-US" in str(p) for p in info.value.problems)
+
+
+def test_english_is_read_with_the_loaded_prompts(tmp_path):
+    """English's vocabulary is the loaded content's (IVR_PROMPTS_DIR), not a file found
+    next to the code: a word added to a deployment's en-US.yaml is understood."""
+    from ivr.call import understanding
+
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "flows", tree / "flows")
+    shutil.copytree(ROOT / "prompts", tree / "prompts")
+    english = tree / "prompts" / "en-US.yaml"
+    english.write_text(english.read_text().replace("  agent: [agent, operator,", "  agent: [agent, zorblax, operator,", 1))
+    assert understanding.understand("zorblax", 0.9, None, "yes_no").intent != "agent"
+    try:
+        content.load(tree / "flows", tree / "prompts")
+        assert understanding.understand("zorblax", 0.9, None, "yes_no").intent == "agent"
+    finally:
+        content.load(ROOT / "flows", ROOT / "prompts")        # the shipped English for the other tests
+    assert understanding.understand("zorblax", 0.9, None, "yes_no").intent != "agent"

@@ -39,11 +39,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-from ivr.content.yamlfile import load as load_yaml
 from ivr.language import reader
-from ivr.language.prompts import parse as parse_prompts
 from ivr.language.vocabulary import Vocabulary, is_pattern
 
 __all__ = [
@@ -66,8 +63,6 @@ EXPECTATIONS = ("yes_no", "released", "connector", "any")
 #: Below this Confidence (or without one) a "released" is never certain.
 RELEASE_CONFIDENCE = reader.RELEASE_CONFIDENCE
 
-#: English's prompts file, whose vocabulary reads English and backs up every language.
-ENGLISH_PROMPTS = Path(__file__).resolve().parents[2] / "prompts" / "en-US.yaml"
 
 
 @dataclass(frozen=True)
@@ -101,16 +96,20 @@ def _key_intent(key: str, expecting: str) -> str:
 # ---------------------------------------------------------------------------------------
 # English's vocabulary
 
-@lru_cache(maxsize=1)
+_ENGLISH: list[Vocabulary] = []   # set by the content loader; a list, so no `global`
+
+
+def use_english(vocabulary: Vocabulary) -> None:
+    """English's vocabulary, which reads English and backs up every language: the
+    loaded content's (ivr.content.load calls this), never a file read here."""
+    _ENGLISH[:] = [vocabulary]
+
+
 def english() -> Vocabulary:
-    """The vocabulary of prompts/en-US.yaml, loaded once."""
-    candidates = (ENGLISH_PROMPTS, Path(__file__).resolve().parents[1] / "_prompts" / "en-US.yaml",
-                  Path.cwd() / "prompts" / "en-US.yaml")
-    path = next((c for c in candidates if c.is_file()), candidates[-1])
-    vocabulary = parse_prompts(load_yaml(path), str(path)).vocabulary
-    if vocabulary is None:
-        raise RuntimeError(f"{path}: no `understanding:` section to read English with")
-    return vocabulary
+    """English's vocabulary, as the content loader last set it (`use_english`)."""
+    if not _ENGLISH:
+        raise RuntimeError("English's vocabulary is not loaded: load the content first (ivr.content.load)")
+    return _ENGLISH[0]
 
 
 def _heard(text: str) -> str:

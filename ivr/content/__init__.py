@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ivr.call import escalation as escalation_module
 from ivr.call import flow as flow_module
-from ivr.call import station
+from ivr.call import station, understanding
 from ivr.call.engine import Engine
 from ivr.call.escalation import Escalation
 from ivr.call.flow import Flow
@@ -20,6 +20,7 @@ from ivr.content.yamlfile import load as load_yaml
 from ivr.language import prompts
 from ivr.language.prompts import Catalog
 from ivr.language.source import SourceError
+from ivr.language.vocabulary import Vocabulary
 
 DEFAULT_FLOW = "stuck_connector"
 
@@ -64,6 +65,23 @@ def load_prompts(directory: Path) -> dict[str, Catalog]:
     return catalogs
 
 
+def _english(catalogs: Mapping[str, Catalog], prompts_dir: Path) -> Vocabulary:
+    """English's vocabulary reads English and backs up every language: the loaded
+    en-US's, or the shipped one's when a deployment's prompts have no English."""
+    catalog = catalogs.get("en-US")
+    if catalog is None:
+        package = Path(__file__).resolve().parents[1]          # ivr/
+        shipped = next((p for p in (package / "_prompts" / "en-US.yaml", package.parent / "prompts" / "en-US.yaml")
+                        if p.is_file()), package / "_prompts" / "en-US.yaml")
+        try:
+            catalog = prompts.parse(load_yaml(shipped), str(shipped))
+        except SourceError as exc:
+            raise ContentError([exc]) from None
+    if catalog.vocabulary is None:
+        raise ContentError([f"{catalog.path}: no `understanding:` section to read English with"])
+    return catalog.vocabulary
+
+
 def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
          default_language: str = "en-US") -> Content:
     path = flows_dir / f"{flow_name}.yaml"
@@ -75,8 +93,10 @@ def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
         raise ContentError([exc]) from None
     if default_language not in catalogs:
         raise ContentError([f"{prompts_dir}: no prompts for the default language {default_language}"])
+    english = _english(catalogs, prompts_dir)
     problems = lint.check(flow, catalogs)
     problems += [lint.Problem(flow.path, 1, problem) for problem in station.settings_problems(flow.settings)]
     if problems:
         raise ContentError(problems)
+    understanding.use_english(english)
     return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation)
