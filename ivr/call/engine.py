@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ivr.basics import ids
+from ivr.basics.kinds import EndKind
 from ivr.call.flow import Flow, Node
 from ivr.language import phrases
 from ivr.language.prompts import Catalog
@@ -187,7 +188,7 @@ class Reply:
     action: str
     state: CallState
     question: Question | None = None
-    outcome: str | None = None
+    outcome: EndKind | None = None
     node: str | None = None
 
 

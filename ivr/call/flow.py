@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ivr.basics import ids
+from ivr.basics.kinds import END_KINDS, EndKind
 from ivr.language.prompts import FACTS
 from ivr.language.source import LineDict, SourceError
 
@@ -36,7 +37,6 @@ ANSWERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "released": ("released", "still_stuck"),
     "connector": ("ccs", "chademo", "j1772", "tesla", "unsure"),
 })
-END_KINDS = ("released", "hazard", "agent", "goodbye")
 # hazard: fire, smoke, sparks (call 911); damage: a cracked cable, exposed wires, water
 # (step away, a person); emergency_stop: the station is off, a person resets it.
 GLOBAL_COMMANDS = ("hazard", "damage", "agent", "released", "emergency_stop")
@@ -81,7 +81,7 @@ class Node:
     branch: str | None = None
     cases: Mapping[str, str] = field(default_factory=dict)
     default: str | None = None
-    end: str | None = None
+    end: EndKind | None = None
     tells: Mapping[str, str] = field(default_factory=dict)  # answer -> fact for the whisper
     unanswered: str | None = None   # an `end: agent` node: where to go on when nobody answers
 

@@ -40,6 +40,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ivr.basics.kinds import EXPECTATIONS, INTENTS
 from ivr.language import reader
 from ivr.language.vocabulary import Vocabulary, is_pattern
 
@@ -52,13 +53,6 @@ __all__ = [
     "understand",
 ]
 
-INTENTS = ("yes", "no", "released", "still_stuck", "repeat", "back", "wait", "help",
-           "agent", "hazard", "connector_ccs", "connector_chademo", "connector_j1772",
-           "connector_tesla", "connector_unsure", "spanish", "unclear", "silence",
-           # issue 11: in priority order hazard > damage > agent > emergency_stop > roadside
-           # > hot_unsure > wait/repeat/explain/back/help/language > the answer
-           "damage", "emergency_stop", "roadside", "hot_unsure", "explain", "dont_know", "car")
-EXPECTATIONS = ("yes_no", "released", "connector", "any")
 
 #: Below this Confidence (or without one) a "released" is never certain.
 RELEASE_CONFIDENCE = reader.RELEASE_CONFIDENCE

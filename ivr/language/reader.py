@@ -41,7 +41,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from ivr.language.vocabulary import CONNECTORS, Vocabulary, fold, is_pattern, words
+from ivr.basics.kinds import CONNECTORS
+from ivr.language.vocabulary import Vocabulary, fold, is_pattern, words
 
 #: Below this Confidence (or without one) a release is never certain.
 RELEASE_CONFIDENCE = 0.6
@@ -455,14 +456,14 @@ def _connector(vocab: Vocabulary, toks: list[str], text: str,
         return found.pop(), True
     if len(found) > 1:
         return "unclear", False
-    for name, target in _connector_names(vocab):   # one garbled long name: "chade mo", "shademo"
+    for garbled, target in _connector_names(vocab):   # one garbled long name: "chade mo", "shademo"
         for n in (1, 2, 3):
             for i in range(len(toks) - n + 1):
                 if inside.intersection(range(i, i + n)):
                     continue
                 joined = "".join(toks[i:i + n])
                 if len(joined) >= 5 and fuzz.ratio(joined, target) >= 80:
-                    return f"connector_{name}", False
+                    return f"connector_{garbled}", False
     return None
 
 

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ivr.basics import ids
+from ivr.basics.kinds import CONNECTORS
 from ivr.language.source import LineDict, SourceError
 
 # Lists of phrases, by what they mean.
@@ -90,7 +91,6 @@ MAPPINGS = {
     "contractions": "written contraction -> words ('won't': will not; '*n't': '* not' for any word)",
 }
 HINT_GROUPS = ("yes_no", "released", "connector", "any", "all_questions")
-CONNECTORS = ("ccs", "chademo", "j1772", "tesla")
 
 
 def fold(text: str) -> str:

@@ -157,7 +157,6 @@ alerts = Table(
 
 HANDOFF_TABLES = (voicemails, callbacks, text_messages, alerts)
 
-OUTCOMES = ("in_progress", "released", "hazard", "transferred", "abandoned", "goodbye")
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 

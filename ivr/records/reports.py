@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-OUTCOMES = ("released", "hazard", "transferred", "abandoned", "goodbye", "in_progress")
+from ivr.basics.kinds import OUTCOMES
+
 NOT_UNDERSTOOD_TOP = 10
 
 
