@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request
 
 from ivr.basics import phone
-from ivr.call import escalation, handoff, station
+from ivr.call import chain, handoff, station
+from ivr.call.chain import Place
 from ivr.call.engine import BadState, CallState, Heard, Line, Reply
 from ivr.call.understanding import hints, understand
 from ivr.outbound import sms
@@ -29,7 +30,6 @@ from ivr.web.views import web
 log = logging.getLogger("ivr.handoff")
 bp = Blueprint("handoff", __name__, url_prefix="/voice")
 
-CHAINS = {"f": "fallback", "a": "after_hours", "r": "released"}
 OFFER_SECONDS = 8
 CALLBACKS = ("handoff.voicemail_recording", "handoff.voicemail_transcription")
 SMS_REPLIES = {"sent": "sms_sent", "invalid_number": "sms_invalid_number",
@@ -57,49 +57,13 @@ web.guard(bp, fail_safe)
 
 # -- where the call is -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Place:
-    """A call in the hand-off: its state, the chain, the link at hand, the links done."""
-
-    state: CallState
-    chain: str = "f"
-    at: int = -1
-    done: str = ""
-    tries: int = 0
-
-    def params(self, **more) -> dict[str, str]:
-        params = {**self.state.to_params(), "ch": self.chain, "at": str(self.at)}
-        if self.done:
-            params["done"] = self.done
-        if self.tries:
-            params["ot"] = str(self.tries)
-        params.update({k: v for k, v in more.items() if v is not None})
-        return params
-
-    @property
-    def links(self) -> tuple[str, ...]:
-        return services().content.escalation.chain(CHAINS[self.chain])
-
-    @property
-    def link(self) -> str | None:
-        return self.links[self.at] if 0 <= self.at < len(self.links) else None
-
-
 def _place() -> Place:
     """Read the hand-off's place from the action URL; a damaged URL still gets a goodbye, not a 500."""
     content = services().content
-    args = request.args
-    try:
-        state = CallState.from_params(args, content.flow, content.catalogs, questions_only=False)
-    except BadState as exc:
-        log.warning("call %s: %s; the hand-off goes on without the call's state", web.call_sid(), exc)
-        lang = (args.get("lang") or "") if args.get("lang") in content.catalogs else content.default_language
-        state = CallState(node=content.flow.start, lang=lang)
-    chain = args.get("ch", "f") if args.get("ch") in CHAINS else "f"
-    at = int(args["at"]) if re.fullmatch(r"-?\d{1,2}", args.get("at", "")) else -1
-    done = "".join(c for c in args.get("done", "") if c in escalation.LINK_CODES.values())
-    tries = int(args["ot"]) if re.fullmatch(r"\d", args.get("ot", "")) else 0
-    return Place(state, chain, at, done, tries)
+    place, problem = Place.from_params(request.args, content.flow, content.catalogs, content.default_language)
+    if problem:
+        log.warning("call %s: %s; the hand-off goes on without the call's state", web.call_sid(), problem)
+    return place
 
 
 def _catalog(place_or_lang):
@@ -170,7 +134,7 @@ def transfer(lines, state: CallState, voice: twiml.Voice, safety_said: bool = Fa
         svc.recorder.turn(web.call_sid(), web.request_key() + ":ah", node="agent", speech=None,
                           digits=None, confidence=None, intent=None, action="after_hours", next_node=None)
         return run_next(replace(place, chain="a"), [*lead, *after])
-    if not hazard and not safety_said and not _says(lines, catalog.text("dont_drive_off")):
+    if not hazard and not safety_said and not chain.says(lines, catalog.text("dont_drive_off")):
         lines = [*lines, catalog.text("dont_drive_off")]
     if esc.queue:
         return twiml.enqueue(lines, queue=esc.queue, voice=voice,
@@ -183,10 +147,6 @@ def transfer(lines, state: CallState, voice: twiml.Voice, safety_said: bool = Fa
                           action=web.absolute("handoff.dial_result", **place.params(leg="1")),
                           whisper=web.absolute("voice.whisper", **place.state.to_params()),
                           timeout=esc.agent_timeout or settings.dial_timeout, caller_id=_caller_id())
-
-
-def _says(lines, sentence: str) -> bool:
-    return any(sentence in (line if isinstance(line, str) else line.text) for line in lines)
 
 
 @bp.post("/dial-result")
@@ -275,31 +235,17 @@ def _unavailable(place: Place) -> set[str]:
 
 def run_next(place: Place, lead):
     """Run the next link of the chain after `place.at`, or say goodbye with the support number."""
-    esc = services().content.escalation
     voice = web.voice_for(place.state.lang)
-    found = escalation.next_link(place.links, place.at, place.done, _unavailable(place))
-    if found is None:
-        if place.chain == "r" and not place.state.hazard:
-            return twiml.goodbye([*lead, _say(place, "released_goodbye")], voice)
-        number = _support_number()
-        if place.state.hazard:   # never send them back to read a number off the unit
-            bye = _say(place, "goodbye_hazard", number=phone.spoken(number)) if number \
-                else _say(place, "goodbye_hazard_no_number")
-        else:
-            bye = _say(place, "goodbye_support", number=phone.spoken(number)) if number \
-                else _say(place, "goodbye_support_station")
-        return twiml.goodbye([*lead, bye], voice)
-    at, link = found
-    here = replace(place, at=at, tries=0)
-    if link == "second_agent":
-        done = replace(here, done=here.done + escalation.LINK_CODES["second_agent"])
-        return twiml.transfer([*lead, _say(place, "second_agent")], number=esc.second_agent or "", voice=voice,
-                              action=web.absolute("handoff.dial_result", **done.params(leg="2")),
+    step = chain.next_step(place, lead, services().content.escalation, _catalog(place), _unavailable(place),
+                           _support_number())
+    if isinstance(step, chain.Goodbye):
+        return twiml.goodbye(list(step.lines), voice)
+    if isinstance(step, chain.RingSecondAgent):
+        return twiml.transfer(list(step.lines), number=step.number, voice=voice,
+                              action=web.absolute("handoff.dial_result", **step.place.params(leg="2")),
                               whisper=web.absolute("voice.whisper", **place.state.to_params()),
-                              timeout=esc.second_agent_timeout, caller_id=_caller_id())
-    offer = {"voicemail": "voicemail_offer", "callback": "callback_offer", "sms": "sms_offer"}[link]
-    safety = [_say(place, "after_hours_hazard")] if place.state.hazard and not _says(lead, _say(place, "after_hours_hazard")) else []
-    return _yes_no(here, [*lead, *safety, _say(place, offer)], "handoff.offer")
+                              timeout=step.timeout, caller_id=_caller_id())
+    return _yes_no(step.place, list(step.lines), "handoff.offer")
 
 
 def released(lines, state: CallState, voice: twiml.Voice):
@@ -311,23 +257,19 @@ def released(lines, state: CallState, voice: twiml.Voice):
 def offer():
     """The caller's yes or no to a link of the chain (a message, a call back, a text)."""
     place = _place()
-    link = place.link
+    link = place.link(services().content.escalation)
     if link not in ("voicemail", "callback", "sms"):
         return web.xml(run_next(place, []))
     heard = _heard(place)
     _record(f"offer:{link}:{heard.intent}")
-    if heard.intent == "yes":
+    answer = chain.answer_offer(place, link, heard.intent, _catalog(place))
+    if isinstance(answer, chain.Start):
         return web.xml({"voicemail": _start_voicemail, "callback": _start_callback, "sms": _send_text}[link](place))
-    if heard.intent in ("hazard", "damage"):
-        before = place.state.hazard
-        place = replace(place, state=place.state.with_hazard("fire" if heard.intent == "hazard" else "damage"))
-        web.alert_new_hazard(before, place.state)
-        return web.xml(_yes_no(replace(place, tries=place.tries + 1),
-                               [_say(place, "after_hours_hazard"), _say(place, f"{link}_offer")], "handoff.offer"))
-    if heard.intent == "no" or place.tries >= 1:
-        return web.xml(run_next(place, []))  # a second silence counts as no: the call goes on
-    why = "silence" if heard.intent == "silence" else "not_understood"
-    return web.xml(_yes_no(replace(place, tries=1), [_say(place, why), _say(place, f"{link}_offer")], "handoff.offer"))
+    if isinstance(answer, chain.AskAgain):
+        if answer.alert:
+            web.alert_new_hazard(place.state.hazard, answer.place.state)
+        return web.xml(_yes_no(answer.place, list(answer.lines), "handoff.offer"))
+    return web.xml(run_next(answer.place, []))
 
 
 # -- voicemail ----------------------------------------------------------------------------------
@@ -363,7 +305,7 @@ def voicemail():
         return web.xml(run_next(place, [_say(place, "voicemail_empty")]))
     services().recorder.voicemail(web.call_sid(), sid, request.form.get("RecordingUrl"), _duration())
     _record("voicemail", node="voicemail", speech=request.form.get("RecordingUrl"))
-    done = replace(place, done=place.done + escalation.LINK_CODES["voicemail"])
+    done = place.did("voicemail")
     return web.xml(run_next(done, [_say(place, "voicemail_thanks")]))
 
 
@@ -421,7 +363,7 @@ def callback():
             steps = handoff.steps_record(svc.content.flow, place.state)
             svc.recorder.callback(web.call_sid(), number, station_id=place.state.station,
                                   connector=place.state.connector, steps=steps or None)
-            done = replace(place, done=place.done + escalation.LINK_CODES["callback"])
+            done = place.did("callback")
             return web.xml(run_next(done, [_say(place, "callback_saved")]))
         if number and heard.intent not in ("no", "silence") and place.tries < 1:
             return web.xml(_confirm_number(replace(place, tries=1), number, [_say(place, "not_understood")]))
@@ -442,7 +384,7 @@ def callback():
 def _send_text(place: Place):
     svc = services()
     sender, to = _sender(), phone.e164(request.form.get("From"))
-    done = replace(place, done=place.done + escalation.LINK_CODES["sms"])
+    done = place.did("sms")
     if sender is None or to is None:  # offered only when both exist; a stale URL lands here
         return run_next(done, [_say(place, "sms_unavailable")])
     if svc.recorder.text_sent(web.call_sid()):  # a repeated webhook: one text per call
@@ -512,7 +454,7 @@ def station_id():
     except BadState as exc:
         log.warning("call %s: %s; transferring", web.call_sid(), exc)
         return web.xml(web.apology_transfer(request.args.get("lang")))
-    tries = int(request.args["ot"]) if re.fullmatch(r"\d", request.args.get("ot", "")) else 0
+    tries = chain.tries_of(request.args)
     place = Place(state, tries=tries)
     speech, digits = request.form.get("SpeechResult"), request.form.get("Digits")
     fewest, most = station.digit_range(content.flow.settings)
