@@ -56,3 +56,29 @@ def test_a_second_silence_is_no():
     first = chain.answer_offer(offered, "callback", "silence", EN)
     assert isinstance(first, chain.AskAgain) and first.place.tries == 1
     assert isinstance(chain.answer_offer(first.place, "callback", "silence", EN), chain.GoOn)
+
+
+# -- the station ID ---------------------------------------------------------------------------
+
+def test_station_read_back_then_confirmed():
+    from ivr.call import station_dialogue as sd
+    heard = sd.answer({}, "unclear", None, "45077", None, 0)
+    assert isinstance(heard, sd.ReadBack) and heard.station_id == "45077" and heard.prompt == "station_confirm_keyed"
+    confirmed = sd.answer({}, "yes", None, "1", heard.station_id, 0)
+    assert isinstance(confirmed, sd.Confirmed) and confirmed.station_id == "45077"
+
+
+def test_station_confirm_retry_then_the_call_goes_on():
+    from ivr.call import station_dialogue as sd
+    first = sd.answer({}, "no", None, "2", "45077", 0)
+    assert isinstance(first, sd.AskAgain) and first.tries == 1 and first.record == "station:confirm:no"
+    second = sd.answer({}, "no", None, "2", "45077", first.tries)
+    assert isinstance(second, sd.GoOn) and second.lead == "station_skipped"
+
+
+def test_station_commands_and_silence():
+    from ivr.call import station_dialogue as sd
+    assert isinstance(sd.answer({}, "hazard", "there's smoke", None, None, 0), sd.Command)
+    silent = sd.answer({}, "silence", None, None, None, 0)
+    assert isinstance(silent, sd.AskAgain) and silent.why == "silence"
+    assert sd.keys_to_understand("4", None) is None and sd.keys_to_understand("0", None) == "0"

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, request
 
 from ivr.basics import phone
-from ivr.call import chain, handoff, station
+from ivr.call import chain, handoff, station, station_dialogue
 from ivr.call.chain import Place
 from ivr.call.engine import BadState, CallState, Heard, Line, Reply
 from ivr.call.understanding import hints, understand
@@ -399,13 +399,7 @@ def _send_text(place: Place):
 # -- the station ID ------------------------------------------------------------------------------
 
 def wants_station_id(state: CallState, arriving_at: str | None = None) -> bool:
-    """Ask the station ID now? After the welcome (`arriving_at` None), or, with
-    settings.station_id_before, when the call first reaches one of those questions."""
-    settings = services().content.flow.settings
-    if settings.get("ask_station_id") is not True or state.station:
-        return False
-    before = station.asked_before(settings)
-    return arriving_at in before if before else arriving_at is None
+    return station_dialogue.wanted(services().content.flow.settings, state, arriving_at)
 
 
 def ask_station(reply):
@@ -456,47 +450,28 @@ def station_id():
         return web.xml(web.apology_transfer(request.args.get("lang")))
     tries = chain.tries_of(request.args)
     place = Place(state, tries=tries)
-    speech, digits = request.form.get("SpeechResult"), request.form.get("Digits")
-    fewest, most = station.digit_range(content.flow.settings)
-    candidate = request.args.get("sc")
-    # Keys mean yes/no when confirming; while keying the ID only 0 (a person) is a command.
-    keys = digits if candidate is not None or digits == "0" else None
-    heard = understand(speech, web.confidence(), keys, "yes_no", state.lang,
-                       web.vocabulary_for(state.lang))
-    if heard.intent in ("hazard", "damage", "agent"):  # the global commands work here too
-        _record(f"station:{heard.intent}", node="station")
+    speech, digits, candidate = request.form.get("SpeechResult"), request.form.get("Digits"), request.args.get("sc")
+    heard = understand(speech, web.confidence(), station_dialogue.keys_to_understand(digits, candidate), "yes_no",
+                       state.lang, web.vocabulary_for(state.lang))
+    decision = station_dialogue.answer(content.flow.settings, heard.intent, speech, digits, candidate, tries)
+    _record(decision.record, node="station")
+    if isinstance(decision, station_dialogue.Command):
         reply = content.engine.answer(state, Heard.of(heard))
         web.alert_new_hazard(state.hazard, reply.state)
         return web.xml(render_reply(reply))
-    if candidate is not None:  # the answer to "I heard station 4 5 0 7 7. Is that right?"
-        checked = station.check(candidate, fewest, most)
-        _record(f"station:confirm:{heard.intent}", node="station")
-        if checked and heard.intent == "yes":
-            services().recorder.station(web.call_sid(), checked)
-            return web.xml(_go_on(Place(replace(state, station=checked)), "station_thanks"))
-        if tries + 1 >= station.MAX_TRIES:
-            return web.xml(_go_on(place, "station_skipped"))
-        return web.xml(_station_entry(replace(place, tries=tries + 1), [_say(place, "station_ask_short")]))
-    if station.wants_skip(speech):
-        _record("station:skip", node="station")
-        return web.xml(_go_on(place, "station_skipped"))
-    keyed = station.from_keypad(digits)
-    matched = station.match_keyed(keyed, station.known_ids(content.flow.settings))
-    checked = station.check(matched or keyed or station.from_speech(speech), fewest, most)
-    _record("station:heard" if checked else "station:invalid", node="station")
-    if checked:
-        # Keys carry no letters: a known station's ID is read back in full, else the digits as keyed.
-        said = "station_confirm_keyed" if keyed and not matched else "station_confirm"
-        confirm = [_say(place, said, station=station.read_back(checked)), _say(place, "keys_yes_no")]
+    if isinstance(decision, station_dialogue.Confirmed):
+        services().recorder.station(web.call_sid(), decision.station_id)
+        return web.xml(_go_on(Place(replace(state, station=decision.station_id)), "station_thanks"))
+    if isinstance(decision, station_dialogue.GoOn):
+        return web.xml(_go_on(place, decision.lead))
+    if isinstance(decision, station_dialogue.ReadBack):
+        confirm = [_say(place, decision.prompt, station=station.read_back(decision.station_id)), _say(place, "keys_yes_no")]
         return web.xml(twiml.question(confirm, voice=web.voice_for(state.lang), timeout=OFFER_SECONDS,
-                                      action=web.absolute("handoff.station_id", **state.to_params(), sc=checked,
+                                      action=web.absolute("handoff.station_id", **state.to_params(), sc=decision.station_id,
                                                           **({"ot": str(tries)} if tries else {})),
                                       hints=hints("yes_no", state.lang, web.vocabulary_for(state.lang))))
-    if tries + 1 >= station.MAX_TRIES:
-        return web.xml(_go_on(place, "station_skipped"))
-    why = _say(place, "station_invalid", fewest=str(fewest), most=str(most)) if (speech or digits) \
-        else _say(place, "silence")
-    return web.xml(_station_entry(replace(place, tries=tries + 1), [why, _say(place, "station_ask_short")]))
+    why = [_say(place, decision.why, **decision.params)] if decision.why else []
+    return web.xml(_station_entry(replace(place, tries=decision.tries), [*why, _say(place, "station_ask_short")]))
 
 
 def with_station(reply, station_id: str):
