@@ -82,3 +82,22 @@ def test_station_commands_and_silence():
     silent = sd.answer({}, "silence", None, None, None, 0)
     assert isinstance(silent, sd.AskAgain) and silent.why == "silence"
     assert sd.keys_to_understand("4", None) is None and sd.keys_to_understand("0", None) == "0"
+
+
+# -- a call back ----------------------------------------------------------------------------
+
+def test_callback_confirm_and_entry():
+    assert chain.confirm_answer("+14155550188", "yes", 0) == chain.Save("+14155550188")
+    assert chain.confirm_answer("+14155550188", "unclear", 0) == chain.ConfirmNumber("+14155550188", 1, "not_understood")
+    assert chain.confirm_answer("+14155550188", "unclear", 1) == chain.EnterNumber(0)
+    assert chain.confirm_answer("+14155550188", "no", 0) == chain.EnterNumber(0)
+    assert chain.number_entered("+14155550188", 1, 2) == chain.ConfirmNumber("+14155550188", 0)
+    assert chain.number_entered(None, 0, 2) == chain.EnterNumber(1, "callback_invalid")
+    assert chain.number_entered(None, 1, 2) == chain.GiveUp()
+
+
+def test_a_dial_the_whisper_hung_up_is_not_a_connection():
+    assert chain.dial_connected("completed", bridged=True)
+    assert not chain.dial_connected("completed", bridged=False)
+    assert not chain.dial_connected("no-answer", bridged=True)
+    assert chain.connected_goodbye(CallState(node="agent", lang="en-US", hazard="damage")) == "dial_completed_hazard"

@@ -189,3 +189,76 @@ def answer_offer(place: Place, link: str, intent: str, catalog: Catalog) -> Offe
         return GoOn(place)       # a second silence counts as no: the call goes on
     why = "silence" if intent == "silence" else "not_understood"
     return AskAgain((catalog.text(why), catalog.text(f"{link}_offer")), replace(place, tries=1))
+
+
+# -- a call back: the number to call ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Save:
+    """The number is confirmed: keep the request, say `callback_saved`, go on with the chain."""
+
+    number: str
+
+
+@dataclass(frozen=True)
+class ConfirmNumber:
+    """Read the number back and ask yes or no, after `lead` (a prompt key, or None)."""
+
+    number: str
+    tries: int
+    lead: str | None = None
+
+
+@dataclass(frozen=True)
+class EnterNumber:
+    """Ask the caller to key the number, after `lead` (a prompt key, or None)."""
+
+    tries: int
+    lead: str | None = None
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """No number after MAX_TRIES: say `lead` and go on with the chain."""
+
+    lead: str = "callback_gave_up"
+
+
+CallbackStep = Save | ConfirmNumber | EnterNumber | GiveUp
+
+
+def confirm_answer(number: str | None, intent: str, tries: int) -> CallbackStep:
+    """The caller's yes or no to 'shall we call you on ...?'. Not understood once: asked
+    again; a no or a silence: key another number."""
+    if number and intent == "yes":
+        return Save(number)
+    if number and intent not in ("no", "silence") and tries < 1:
+        return ConfirmNumber(number, 1, "not_understood")
+    return EnterNumber(0)
+
+
+def number_entered(number: str | None, tries: int, most_tries: int) -> CallbackStep:
+    """A number keyed (or said), already read in the caller's country (ivr.basics.phone)."""
+    if number:
+        return ConfirmNumber(number, 0)
+    if tries + 1 >= most_tries:
+        return GiveUp()
+    return EnterNumber(tries + 1, "callback_invalid")
+
+
+# -- a dial or a queue ended ---------------------------------------------------------------------
+
+def connected_goodbye(state: CallState) -> str:
+    """After the agent hangs up: no "drive safely" after a hazard."""
+    return "dial_completed_hazard" if state.hazard else "dial_completed"
+
+
+def dial_connected(status: str, bridged: bool) -> bool:
+    """DialCallStatus (not CallStatus: that is the caller's leg). A leg the whisper hung
+    up (a voicemail box answered) reports completed but not bridged: nobody spoke."""
+    return status in ("completed", "answered") and bridged
+
+
+def from_the_start(place: Place) -> Place:
+    """The fallback chain from its first link (after the agent line or the queue)."""
+    return replace(place, chain="f", at=-1, done="")

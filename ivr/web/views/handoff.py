@@ -164,14 +164,14 @@ def dial_result():
     leg = request.args.get("leg", "1")
     _record(f"dial:{status or 'unknown'}" + ("" if bridged else ":not-bridged") + (":second" if leg == "2" else ""),
             node="agent")
-    if status in ("completed", "answered") and bridged:
+    if chain.dial_connected(status, bridged):
         services().recorder.outcome(web.call_sid(), "transferred")
-        return web.xml(twiml.goodbye([_say(place, _completed(place))], web.voice_for(place.state.lang)))
+        return web.xml(twiml.goodbye([_say(place, chain.connected_goodbye(place.state))], web.voice_for(place.state.lang)))
     if leg != "2":
         back = _back_to_flow(place, [_say(place, "dial_failed")])
         if back is not None:
             return web.xml(back)
-        place = replace(place, chain="f", at=-1, done="")
+        place = chain.from_the_start(place)
     return web.xml(run_next(place, [_say(place, "dial_failed")]))
 
 
@@ -181,11 +181,6 @@ def _back_to_flow(place: Place, lead):
     reply = services().content.engine.unanswered(place.state, tuple(Line(text) if isinstance(text, str) else text
                                                                       for text in lead))
     return render_reply(reply) if reply is not None else None
-
-
-def _completed(place: Place) -> str:
-    """After the agent hangs up: no "drive safely" after a hazard."""
-    return "dial_completed_hazard" if place.state.hazard else "dial_completed"
 
 
 @bp.post("/queue/wait")
@@ -213,13 +208,13 @@ def queue_result():
     _record(f"queue:{result or 'unknown'}", node="agent")
     if result == "bridged":
         services().recorder.outcome(web.call_sid(), "transferred")
-        return web.xml(twiml.goodbye([_say(place, _completed(place))], web.voice_for(place.state.lang)))
+        return web.xml(twiml.goodbye([_say(place, chain.connected_goodbye(place.state))], web.voice_for(place.state.lang)))
     if result == "hangup":
         return web.xml(twiml.hangup())
     back = _back_to_flow(place, [_say(place, "dial_failed")])
     if back is not None:
         return web.xml(back)
-    return web.xml(run_next(replace(place, chain="f", at=-1, done=""), [_say(place, "dial_failed")]))
+    return web.xml(run_next(chain.from_the_start(place), [_say(place, "dial_failed")]))
 
 
 # -- the fallback chain ----------------------------------------------------------------------
@@ -353,30 +348,30 @@ def _enter_number(place: Place, lead):
 def callback():
     """Confirm the number to call back (the caller's own, or one keyed in), then keep the request."""
     place = _place()
-    step = request.args.get("step")
-    if step == "confirm":
+    if request.args.get("step") == "confirm":
         number = phone.e164("+" + request.args.get("cb", ""))
         heard = _heard(place)
         _record(f"callback:confirm:{heard.intent}")
-        if number and heard.intent == "yes":
-            svc = services()
-            steps = handoff.steps_record(svc.content.flow, place.state)
-            svc.recorder.callback(web.call_sid(), number, station_id=place.state.station,
-                                  connector=place.state.connector, steps=steps or None)
-            done = place.did("callback")
-            return web.xml(run_next(done, [_say(place, "callback_saved")]))
-        if number and heard.intent not in ("no", "silence") and place.tries < 1:
-            return web.xml(_confirm_number(replace(place, tries=1), number, [_say(place, "not_understood")]))
-        return web.xml(_enter_number(replace(place, tries=0), []))
-    keys = request.form.get("Digits") or station.from_speech(request.form.get("SpeechResult"))
-    number = phone.callback_number(keys, request.form.get("From"), request.form.get("To"),
-                                   international=services().settings.callback_international)
-    _record("callback:entered" if number else "callback:invalid")
-    if number:
-        return web.xml(_confirm_number(replace(place, tries=0), number))
-    if place.tries + 1 >= station.MAX_TRIES:
-        return web.xml(run_next(place, [_say(place, "callback_gave_up")]))
-    return web.xml(_enter_number(replace(place, tries=place.tries + 1), [_say(place, "callback_invalid")]))
+        step = chain.confirm_answer(number, heard.intent, place.tries)
+    else:
+        keys = request.form.get("Digits") or station.from_speech(request.form.get("SpeechResult"))
+        number = phone.callback_number(keys, request.form.get("From"), request.form.get("To"),
+                                       international=services().settings.callback_international)
+        _record("callback:entered" if number else "callback:invalid")
+        step = chain.number_entered(number, place.tries, station.MAX_TRIES)
+    lead_key = None if isinstance(step, chain.Save) else step.lead
+    lead = [_say(place, lead_key)] if lead_key else []
+    if isinstance(step, chain.Save):
+        svc = services()
+        steps = handoff.steps_record(svc.content.flow, place.state)
+        svc.recorder.callback(web.call_sid(), step.number, station_id=place.state.station,
+                              connector=place.state.connector, steps=steps or None)
+        return web.xml(run_next(place.did("callback"), [_say(place, "callback_saved")]))
+    if isinstance(step, chain.ConfirmNumber):
+        return web.xml(_confirm_number(replace(place, tries=step.tries), step.number, lead))
+    if isinstance(step, chain.EnterNumber):
+        return web.xml(_enter_number(replace(place, tries=step.tries), lead))
+    return web.xml(run_next(place, lead))
 
 
 # -- text message -------------------------------------------------------------------------------
