@@ -21,7 +21,7 @@ from ivr.outbound import alerts, sms
 from ivr.records import db
 from ivr.web import logs, proxies
 from ivr.web.services import Services
-from ivr.web.views import dashboard, handoff, health, voice
+from ivr.web.views import dashboard, handoff, health, messages, station, voice  # noqa: F401  (messages, station: routes on handoff.bp)
 
 log = logging.getLogger("ivr")
 settings_log = logging.getLogger(logs.SETTINGS_LOGGER)
@@ -118,6 +118,6 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
-    app.register_blueprint(handoff.bp)
+    app.register_blueprint(handoff.bp)   # the hand-off's webhooks: handoff, messages, station
     app.register_blueprint(dashboard.bp)
     return app

@@ -20,8 +20,7 @@ from ivr.config import ratelimit
 from ivr.records import callers, db
 from ivr.web import twiml
 from ivr.web.services import services
-from ivr.web.views import handoff as handoff_views
-from ivr.web.views import web
+from ivr.web.views import render, web
 from ivr.web.views.web import absolute, call_sid, confidence, request_key, station_id, vocabulary_for, voice_for, xml
 from ivr.web.views.web import apology_transfer as _apology_transfer
 
@@ -66,8 +65,8 @@ def _rate_limited(caller: str | None, lang: str | None, state: CallState):
         capped = False
     if capped:
         log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), phone.masked(caller))
-        return handoff_views.run_next(handoff_views.Place(state), lines)
-    return handoff_views.transfer([*lines, catalog.text("rate_limited_connecting")], state, voice_for(lang),
+        return render.run_next(render.Place(state), lines)
+    return render.transfer([*lines, catalog.text("rate_limited_connecting")], state, voice_for(lang),
                                   safety_said=True)
 
 
@@ -137,13 +136,13 @@ def incoming():
     else:
         reply = content.engine.start(lang)
         if known_station:  # the number stands for one station: carry it to the whisper
-            reply = handoff_views.with_station(reply, known_station)
+            reply = render.with_station(reply, known_station)
     record(reply, None, None)
-    if earlier is None and reply.question is not None and handoff_views.wants_station_id(reply.state):
-        return xml(handoff_views.ask_station(reply))
+    if earlier is None and reply.question is not None and render.wants_station_id(reply.state):
+        return xml(render.ask_station(reply))
     if reply.outcome == "agent":
-        return xml(handoff_views.transfer(reply.lines, reply.state, voice_for(reply.state.lang)))
-    return xml(handoff_views.render_reply(reply))
+        return xml(render.transfer(reply.lines, reply.state, voice_for(reply.state.lang)))
+    return xml(render.render_reply(reply))
 
 
 @bp.post("/turn")
@@ -166,9 +165,9 @@ def turn():
     web.alert_new_hazard(state.hazard, reply.state)
     if reply.question is not None and reply.action.startswith("answer:") and reply.node != state.node \
             and not reply.state.hazard \
-            and handoff_views.wants_station_id(reply.state, arriving_at=reply.node):
-        return xml(handoff_views.ask_station(reply))   # after the caller's first try (station_id_before)
-    return xml(handoff_views.render_reply(reply))
+            and render.wants_station_id(reply.state, arriving_at=reply.node):
+        return xml(render.ask_station(reply))   # after the caller's first try (station_id_before)
+    return xml(render.render_reply(reply))
 
 
 @bp.post("/whisper")
