@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
@@ -16,10 +15,9 @@ from ivr.basics import phone
 from ivr.call import handoff
 from ivr.call.engine import BadState, CallState, Heard, Reply
 from ivr.call.understanding import understand
-from ivr.config import ratelimit
-from ivr.records import callers, db
 from ivr.web import twiml
 from ivr.web.services import services
+from ivr.web.views import callers as callers_views
 from ivr.web.views import render, web
 from ivr.web.views.web import absolute, call_sid, confidence, request_key, station_id, vocabulary_for, voice_for, xml
 from ivr.web.views.web import apology_transfer as _apology_transfer
@@ -31,43 +29,6 @@ web.guard(bp)
 # -- rendering an engine reply ----------------------------------------------------
 
 OUTCOME_RECORDS = {"released": "released", "hazard": "hazard", "agent": "transferred", "goodbye": "goodbye"}
-
-
-def over_rate_limit(caller: str | None) -> bool:
-    """IVR_RATE_LIMIT, counted in the database; if the count fails, the call gets in."""
-    svc = services()
-    try:
-        limited = callers.over_limit(svc.recorder.engine, svc.settings.rate_limit, caller, call_sid())
-    except Exception as exc:
-        # The same database the records are in: one line per call, with the records' loss.
-        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; the rate limit let it in")
-        return False
-    if limited:
-        log.warning("call %s from %s: over the rate limit (%s)", call_sid(), phone.masked(caller),
-                    svc.settings.rate_limit)
-    return limited
-
-
-def _rate_limited(caller: str | None, lang: str | None, state: CallState):
-    """Too many calls from one number: no bot, but the safety line and a person.
-
-    Unless IVR_AGENT_CAP says this number has rung the agents often enough: then
-    the hand-off's fallback (a message, a call back, the support number aloud)."""
-    svc = services()
-    catalog = svc.content.catalogs[voice_for(lang).language]
-    lines = [catalog.text("rate_limited"), catalog.text("rate_limited_danger")]
-    svc.recorder.turn(call_sid(), request_key(), node=None, speech=None, digits=None, confidence=None,
-                      intent=None, action=ratelimit.LIMITED_ACTION, next_node=None, outcome="transferred")
-    try:
-        capped = callers.agents_rung(svc.recorder.engine, svc.settings.agent_cap, caller, call_sid())
-    except Exception as exc:
-        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; IVR_AGENT_CAP let it through")
-        capped = False
-    if capped:
-        log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), phone.masked(caller))
-        return render.run_next(render.Place(state), lines)
-    return render.transfer([*lines, catalog.text("rate_limited_connecting")], state, voice_for(lang),
-                                  safety_said=True)
 
 
 def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
@@ -85,31 +46,6 @@ def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
         state=urlencode(reply.state.to_params()) if reply.outcome is None else None)
 
 
-def _earlier_state(caller: str | None) -> CallState | None:
-    """The state of this caller's call that dropped within IVR_RESUME_MINUTES, if any.
-
-    Dropped mid-flow means: Twilio reported the call over (its status callback)
-    while it was still at a question past the first, with no ending reached. A
-    hazard in the earlier call always counts, whatever its ending."""
-    svc = services()
-    if not svc.settings.resume_minutes or not phone.e164(caller):
-        return None
-    earlier = svc.recorder.earlier_call(caller, call_sid(), timedelta(minutes=svc.settings.resume_minutes))
-    if earlier is None or not earlier.get("last_state"):
-        return None
-    content = svc.content
-    try:
-        state = CallState.from_params(dict(parse_qsl(earlier["last_state"])), content.flow, content.catalogs,
-                                      questions_only=False)
-    except BadState:
-        return None
-    if earlier.get("hazard") and not state.hazard:
-        state = state.with_hazard(earlier["hazard"])
-    if state.hazard or (earlier.get("outcome") == "abandoned" and state.path):
-        return state
-    return None
-
-
 # -- webhooks -----------------------------------------------------------------------
 
 @bp.post("")
@@ -119,18 +55,18 @@ def incoming():
     svc = services()
     content = svc.content
     caller = (request.form.get("From") or "")[:64] or None
-    limited = over_rate_limit(caller)
+    limited = callers_views.over_rate_limit(caller)
     known_station = station_id()
     svc.recorder.call_started(call_sid(), caller, request.form.get("To"),
                               content.default_language, station_id=known_station)
     log.info("call %s from %s", call_sid(), phone.masked(caller))
     to = phone.compact(request.form.get("To"))
     lang = svc.settings.number_languages.get(to)
-    earlier = _earlier_state(caller)
+    earlier = callers_views.earlier_state(caller)
     if limited:
         state = CallState(node=content.flow.start, lang=lang or content.default_language, station=known_station,
                           hazard=earlier.hazard if earlier else None)
-        return xml(_rate_limited(caller, lang, state))
+        return xml(callers_views.rate_limited(caller, lang, state))
     if earlier is not None:
         reply = content.engine.resume(replace(earlier, station=earlier.station or known_station), lang)
     else:
