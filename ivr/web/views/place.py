@@ -17,7 +17,7 @@ from ivr.call.understanding import hints, understand
 from ivr.outbound import sms
 from ivr.web import twiml
 from ivr.web.services import services
-from ivr.web.views import web
+from ivr.web.views import guards, web
 
 log = logging.getLogger("ivr.handoff")
 bp = Blueprint("handoff", __name__, url_prefix="/voice")
@@ -41,10 +41,10 @@ def fail_safe(exc: Exception):
         log.error("webhook %s failed for call %s; leaving the queue", request.path, web.call_sid(),
                   exc_info=exc)
         return web.xml(twiml.leave_queue())
-    return web.fail_safe(exc)
+    return guards.fail_safe(exc)
 
 
-web.guard(bp, fail_safe)
+guards.guard(bp, fail_safe)
 
 
 # -- where the call is -------------------------------------------------------------------

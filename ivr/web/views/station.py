@@ -11,7 +11,7 @@ from ivr.call.engine import BadState, CallState, Heard
 from ivr.call.understanding import hints, understand
 from ivr.web import twiml
 from ivr.web.services import services
-from ivr.web.views import web
+from ivr.web.views import guards, web
 from ivr.web.views.place import OFFER_SECONDS, _record, _say, bp, log
 from ivr.web.views.render import _go_on, _station_entry, render_reply
 
@@ -25,7 +25,7 @@ def station_id():
         state = CallState.from_params(request.args, content.flow, content.catalogs)
     except BadState as exc:
         log.warning("call %s: %s; transferring", web.call_sid(), exc)
-        return web.xml(web.apology_transfer(request.args.get("lang")))
+        return web.xml(guards.apology_transfer(request.args.get("lang")))
     tries = chain.tries_of(request.args)
     place = Place(state, tries=tries)
     speech, digits, candidate = request.form.get("SpeechResult"), request.form.get("Digits"), request.args.get("sc")

@@ -18,13 +18,12 @@ from ivr.call.understanding import understand
 from ivr.web import twiml
 from ivr.web.services import services
 from ivr.web.views import callers as callers_views
-from ivr.web.views import render, web
+from ivr.web.views import guards, render, web
 from ivr.web.views.web import absolute, call_sid, confidence, request_key, station_id, vocabulary_for, voice_for, xml
-from ivr.web.views.web import apology_transfer as _apology_transfer
 
 log = logging.getLogger("ivr.voice")
 bp = Blueprint("voice", __name__, url_prefix="/voice")
-web.guard(bp)
+guards.guard(bp)
 
 # -- rendering an engine reply ----------------------------------------------------
 
@@ -89,7 +88,7 @@ def turn():
         state = CallState.from_params(request.args, content.flow, content.catalogs)
     except BadState as exc:
         log.warning("call %s: %s; transferring", call_sid(), exc)
-        return xml(_apology_transfer(request.args.get("lang")))
+        return xml(guards.apology_transfer(request.args.get("lang")))
     engine = content.engine
     form = request.form
     understood = understand(form.get("SpeechResult"), confidence(), form.get("Digits"),
@@ -151,4 +150,4 @@ def fallback():
     log.error("fallback for call %s: ErrorCode=%s ErrorUrl=%s", call_sid(),
               request.form.get("ErrorCode"), request.form.get("ErrorUrl"))
     services().recorder.outcome(call_sid(), "transferred")
-    return xml(_apology_transfer(request.args.get("lang")))
+    return xml(guards.apology_transfer(request.args.get("lang")))
