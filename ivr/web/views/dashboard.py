@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import threading
-import time
-from collections import deque
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 
@@ -21,6 +18,7 @@ from markupsafe import Markup
 
 from ivr.records import db, reports
 from ivr.web.services import services
+from ivr.web.views.throttle import Throttle
 
 log = logging.getLogger("ivr.dashboard")
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="../templates")
@@ -31,55 +29,6 @@ OUTCOME_COLOURS = {"released": "#2e7d32", "hazard": "#c62828", "transferred": "#
 # Only this server: the charts' script is served here, nothing comes from elsewhere.
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
                            "style-src 'self' 'unsafe-inline'; img-src 'self' data:")
-
-
-class Throttle:
-    """Wrong passwords per client, and from everyone, in a sliding window.
-
-    A client (its address, from a trusted proxy only: ivr/web/proxies.py) gets
-    PER_CLIENT wrong guesses a window, everyone together GLOBAL; past either,
-    every attempt is refused unchecked until the window has moved on. Kept in
-    the worker's memory: with WEB_CONCURRENCY workers the caps are that many
-    times larger, still far from a guessing rate.
-    """
-
-    WINDOW_S = 60.0
-    PER_CLIENT = 5
-    GLOBAL = 30
-    MAX_CLIENTS = 10_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._clients: dict[str, deque] = {}
-        self._everyone: deque = deque()
-
-    def _trim(self, times: deque, now: float) -> deque:
-        while times and now - times[0] > self.WINDOW_S:
-            times.popleft()
-        return times
-
-    def blocked(self, client: str) -> float | None:
-        """Seconds to wait, or None when this client may try."""
-        now = time.monotonic()
-        with self._lock:
-            everyone = self._trim(self._everyone, now)
-            mine = self._trim(self._clients.get(client, deque()), now)
-            waits = [self.WINDOW_S - (now - times[0]) for times, cap in ((mine, self.PER_CLIENT), (everyone, self.GLOBAL))
-                     if len(times) >= cap]
-        return max(waits) if waits else None
-
-    def failed(self, client: str) -> tuple[int, int]:
-        """Note a wrong password; return (this client's, everyone's) in the window."""
-        now = time.monotonic()
-        with self._lock:
-            if client not in self._clients and len(self._clients) >= self.MAX_CLIENTS:
-                self._clients = {k: v for k, v in self._clients.items() if self._trim(v, now)}
-                if len(self._clients) >= self.MAX_CLIENTS:
-                    self._clients.clear()
-            mine = self._trim(self._clients.setdefault(client, deque()), now)
-            mine.append(now)
-            self._trim(self._everyone, now).append(now)
-            return len(mine), len(self._everyone)
 
 
 @bp.before_request
