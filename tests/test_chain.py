@@ -101,3 +101,24 @@ def test_a_dial_the_whisper_hung_up_is_not_a_connection():
     assert not chain.dial_connected("completed", bridged=False)
     assert not chain.dial_connected("no-answer", bridged=True)
     assert chain.connected_goodbye(CallState(node="agent", lang="en-US", hazard="damage")) == "dial_completed_hazard"
+
+
+# -- putting the caller through -----------------------------------------------------------------
+
+def test_put_through_rings_the_agent_or_the_queue_with_the_safety_line():
+    state = CallState(node="agent", lang="en-US")
+    dial = chain.put_through([], state, is_open=True, engine=CONTENT.engine, catalog=EN, esc=ESC,
+                             agent_number="+15005550006", dial_timeout=25)
+    assert isinstance(dial, chain.DialAgent) and dial.timeout == 25 and EN.text("dont_drive_off") in dial.lines
+    queued = chain.put_through([], state, is_open=True, engine=CONTENT.engine, catalog=EN,
+                               esc=Escalation(path="test", queue="stuck"), agent_number=None, dial_timeout=25)
+    assert isinstance(queued, chain.Enqueue) and queued.queue == "stuck"
+
+
+def test_a_closed_line_runs_the_after_hours_chain_and_a_hazard_is_told_to_stay_clear():
+    state = CallState(node="agent", lang="en-US", hazard="fire")
+    closed = chain.put_through([], state, is_open=False, engine=CONTENT.engine, catalog=EN, esc=ESC,
+                               agent_number="+15005550006", dial_timeout=25)
+    assert isinstance(closed, chain.RunChain) and closed.after_hours and closed.place.chain == "a"
+    assert closed.lines[-1] == EN.text("after_hours_hazard")
+    assert EN.text("dont_drive_off") not in closed.lines

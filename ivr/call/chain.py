@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from ivr.basics import phone
-from ivr.call import escalation
-from ivr.call.engine import BadState, CallState, Line
+from ivr.call import escalation, handoff
+from ivr.call.engine import BadState, CallState, Engine, Line, Reply
 from ivr.call.escalation import Escalation
 from ivr.call.flow import Flow
 from ivr.language.prompts import Catalog
@@ -262,3 +262,73 @@ def dial_connected(status: str, bridged: bool) -> bool:
 def from_the_start(place: Place) -> Place:
     """The fallback chain from its first link (after the agent line or the queue)."""
     return replace(place, chain="f", at=-1, done="")
+
+
+# -- putting the caller through ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BackToFlow:
+    """Nobody will answer, and the end node has `unanswered:`: back to the steps."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class RunChain:
+    """On to the chain at `place` after these lines; `after_hours`: record that the line was closed."""
+
+    place: Place
+    lines: tuple[Spoken, ...]
+    after_hours: bool = False
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    """Into the agents' queue (its action URL: the queue's result for the call's place)."""
+
+    lines: tuple[Spoken, ...]
+    queue: str
+
+
+@dataclass(frozen=True)
+class DialAgent:
+    """Ring the agent line (its action URL: the dial's result, leg 1)."""
+
+    lines: tuple[Spoken, ...]
+    number: str
+    timeout: int
+
+
+PutThrough = BackToFlow | RunChain | Enqueue | DialAgent
+
+
+def _as_lines(lines: Iterable[Spoken]) -> tuple[Line, ...]:
+    return tuple(Line(text) if isinstance(text, str) else text for text in lines)
+
+
+def put_through(lines: Iterable[Spoken], state: CallState, *, is_open: bool, engine: Engine, catalog: Catalog,
+                esc: Escalation, agent_number: str | None, dial_timeout: int, safety_said: bool = False) -> PutThrough:
+    """Put the caller through: ring the agent line (or the queue), unless the line is
+    closed (`is_open`: business hours now, read by the caller of this function).
+
+    The connector may still be in the car: everyone put through hears not to drive
+    off with it, unless there is a hazard (then: stay clear)."""
+    lines = tuple(lines)
+    place = Place(state)
+    hazard = bool(state.hazard)
+    if not is_open:
+        lead = handoff.drop_end_lines(lines, engine.flow, state.node, catalog)
+        back = engine.unanswered(state, _as_lines((*lead, catalog.text("after_hours"))))
+        if back is not None:
+            return BackToFlow(back)
+        after = (catalog.text("after_hours"), catalog.text("after_hours_hazard" if hazard else "after_hours_safety"))
+        return RunChain(replace(place, chain="a"), (*lead, *after), after_hours=True)
+    if not hazard and not safety_said and not says(lines, catalog.text("dont_drive_off")):
+        lines = (*lines, catalog.text("dont_drive_off"))
+    if esc.queue:
+        return Enqueue(lines, esc.queue)
+    if not agent_number:
+        failed = (*lines, catalog.text("dial_failed"))
+        back = engine.unanswered(state, _as_lines(failed))
+        return BackToFlow(back) if back is not None else RunChain(place, failed)
+    return DialAgent(lines, agent_number, esc.agent_timeout or dial_timeout)

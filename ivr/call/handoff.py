@@ -136,7 +136,7 @@ def text_message(catalog: Catalog, flow: Flow, state: CallState, support_number:
     return " ".join(lines)
 
 
-def drop_end_lines(lines: tuple[Line, ...], flow: Flow, node_id: str, catalog: Catalog) -> tuple[Line, ...]:
+def drop_end_lines(lines: tuple[str | Line, ...], flow: Flow, node_id: str, catalog: Catalog) -> tuple[str | Line, ...]:
     """The reply's lines without what the end node says ("I'm putting you through..."),
     for a hand-off that will not ring anyone (after hours)."""
     node = flow.nodes.get(node_id)

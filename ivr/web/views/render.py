@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from flask import request
 
 from ivr.basics import phone
-from ivr.call import chain, handoff, station_dialogue
+from ivr.call import chain, station_dialogue
 from ivr.call.chain import Place
 from ivr.call.engine import CallState, Line, Reply
 from ivr.call.understanding import hints
@@ -19,37 +19,30 @@ from ivr.web.views.place import _caller_id, _catalog, _say, _sender, _support_nu
 
 
 def transfer(lines, state: CallState, voice: twiml.Voice, safety_said: bool = False):
-    """Put the caller through: ring the agent line (or the queue), unless the line is closed.
-
-    The connector may still be in the car: everyone put through hears not to
-    drive off with it, unless there is a hazard (then: stay clear)."""
+    """Put the caller through (ivr.call.chain.put_through decides: the agent line, the
+    queue, back to the steps, or the chain when the line is closed or has no number)."""
     svc = services()
     esc, settings = svc.content.escalation, svc.settings
+    step = chain.put_through(lines, state, is_open=esc.is_open(datetime.now(timezone.utc)), engine=svc.content.engine,
+                             catalog=_catalog(state.lang), esc=esc, agent_number=settings.agent_number,
+                             dial_timeout=settings.dial_timeout, safety_said=safety_said)
+    if isinstance(step, chain.BackToFlow):
+        return render_reply(step.reply)
+    if isinstance(step, chain.RunChain):
+        if step.after_hours:
+            svc.recorder.turn(web.call_sid(), web.request_key() + ":ah", node="agent", speech=None,
+                              digits=None, confidence=None, intent=None, action="after_hours", next_node=None)
+        return run_next(step.place, list(step.lines))
     place = Place(state)
-    catalog = _catalog(state.lang)
-    hazard = bool(state.hazard)
-    if not esc.is_open(datetime.now(timezone.utc)):
-        lead = handoff.drop_end_lines(tuple(lines), svc.content.flow, state.node, catalog)
-        back = _back_to_flow(place, [*lead, catalog.text("after_hours")])
-        if back is not None:
-            return back
-        after = [catalog.text("after_hours"), catalog.text("after_hours_hazard" if hazard else "after_hours_safety")]
-        svc.recorder.turn(web.call_sid(), web.request_key() + ":ah", node="agent", speech=None,
-                          digits=None, confidence=None, intent=None, action="after_hours", next_node=None)
-        return run_next(replace(place, chain="a"), [*lead, *after])
-    if not hazard and not safety_said and not chain.says(lines, catalog.text("dont_drive_off")):
-        lines = [*lines, catalog.text("dont_drive_off")]
-    if esc.queue:
-        return twiml.enqueue(lines, queue=esc.queue, voice=voice,
+    if isinstance(step, chain.Enqueue):
+        return twiml.enqueue(list(step.lines), queue=step.queue, voice=voice,
                              action=web.absolute("handoff.queue_result", **place.params()),
                              wait_url=web.absolute("handoff.queue_wait", lang=state.lang,
                                                    **({"hz": state.hazard[0]} if state.hazard else {})))
-    if not settings.agent_number:
-        return _back_to_flow(place, [*lines, _say(place, "dial_failed")]) or run_next(place, [*lines, _say(place, "dial_failed")])
-    return twiml.transfer(lines, number=settings.agent_number, voice=voice,
+    return twiml.transfer(list(step.lines), number=step.number, voice=voice,
                           action=web.absolute("handoff.dial_result", **place.params(leg="1")),
                           whisper=web.absolute("voice.whisper", **place.state.to_params()),
-                          timeout=esc.agent_timeout or settings.dial_timeout, caller_id=_caller_id())
+                          timeout=step.timeout, caller_id=_caller_id())
 
 
 def _back_to_flow(place: Place, lead):
