@@ -36,7 +36,7 @@ if not _other_worker_class:
 # master, then fork: a broken flow stops the server before any worker starts,
 # a worker that is restarted is ready at once, and the workers share the
 # loaded code's memory. The master closes its database connections before the
-# fork (ivr.app), and each worker opens its own (ivr.db.connect).
+# fork (ivr.app), and each worker opens its own (ivr.records.db.connect).
 preload_app = True
 # Twilio gives a webhook 15 seconds in all; a worker stuck longer than this is
 # better restarted than left holding a caller in silence.

@@ -205,7 +205,7 @@ class Heard:
 
     @classmethod
     def of(cls, understood: Any, by: str = "") -> Heard:
-        """The engine's view of an ivr.understanding.Understanding."""
+        """The engine's view of an ivr.call.understanding.Understanding."""
         return cls(understood.intent, understood.certain, understood.heard,
                    car=getattr(understood, "car", None), adapter=getattr(understood, "adapter", False), by=by)
 
@@ -250,7 +250,7 @@ class Engine:
         return expect
 
     def answer(self, state: CallState, heard: Any) -> Reply:
-        """`heard` is a Heard, or anything shaped like ivr.understanding.Understanding."""
+        """`heard` is a Heard, or anything shaped like ivr.call.understanding.Understanding."""
         if not isinstance(heard, Heard):
             heard = Heard.of(heard)
         return self._held(self._answer(self._noted(state, heard), heard))

@@ -3,7 +3,7 @@
 No Flask, no TwiML, no I/O per call: `understand()` maps one Gather result (SpeechResult,
 Confidence, Digits) plus the kind of question that was asked to one intent.
 
-Speech in every language is read by ivr.reader with that language's vocabulary (the
+Speech in every language is read by ivr.language.reader with that language's vocabulary (the
 `understanding:` section of prompts/<language>.yaml; English's is prompts/en-US.yaml,
 loaded once).  The rules (ivr/language/reader.py), in short: normalise and correct known
 mishearings, never inferring a release; commands first (hazard > damage > agent >
@@ -130,7 +130,7 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
                vocabulary: Vocabulary | None = None) -> Understanding:
     """Map one Gather result to an intent.  Digits win over speech; silence is 'silence'.
 
-    Speech is read by ivr.reader with the language's `vocabulary` (ivr.vocabulary, from
+    Speech is read by ivr.language.reader with the language's `vocabulary` (ivr.language.vocabulary, from
     its prompts file); without one, with English's (which knows the most important
     Spanish words too).
     """

@@ -1,4 +1,4 @@
-"""Read one spoken answer with a language's vocabulary (ivr.vocabulary).
+"""Read one spoken answer with a language's vocabulary (ivr.language.vocabulary).
 
 The rules live here, once, for every language; the words come from data:
 

@@ -5,7 +5,7 @@ Every language, English included, brings its vocabulary as data, in the
 language is editing a file, not Python: which phrases are hazards, requests for
 a person, yes, no, "it came out", "still stuck", which words negate, what the
 recogniser gets wrong, and what the speech recogniser should listen for.
-ivr.reader reads answers with it; the rules live there, once.
+ivr.language.reader reads answers with it; the rules live there, once.
 
 Phrases are compared lower case, without accents, as whole words. A phrase
 written between slashes ('/hurt (?:my|me)/') is a regular expression over those
