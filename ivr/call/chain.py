@@ -332,3 +332,18 @@ def put_through(lines: Iterable[Spoken], state: CallState, *, is_open: bool, eng
         back = engine.unanswered(state, _as_lines(failed))
         return BackToFlow(back) if back is not None else RunChain(place, failed)
     return DialAgent(lines, agent_number, esc.agent_timeout or dial_timeout)
+
+
+# -- waiting in the queue ------------------------------------------------------------------------
+
+def queue_wait(waited: str, position: str, hazard_code: str | None, max_wait: int, catalog: Catalog) -> tuple[str, ...] | None:
+    """What a caller waiting in the queue hears, again and again: reassurance, where they
+    are, and how to stay safe; None: they have waited long enough (`max_wait` seconds),
+    and leave the queue for the fallback chain. Twilio's QueueTime and QueuePosition as sent."""
+    if waited.isdigit() and int(waited) >= max_wait:
+        return None
+    lines = [catalog.text("queue_wait")]
+    if position.isdigit() and 0 < int(position) < 1000:
+        lines.append(catalog.text("queue_position", position=position))
+    lines.append(catalog.text("after_hours_hazard" if hazard_code in ("f", "d") else "queue_safety"))
+    return tuple(lines)

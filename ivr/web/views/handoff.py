@@ -45,18 +45,12 @@ def dial_result():
 @bp.post("/queue/wait")
 def queue_wait():
     """Played to a caller waiting in the queue, again and again: reassure, keep safe, say where they are."""
-    esc = services().content.escalation
     lang = request.args.get("lang")
-    catalog = _catalog(lang)
-    waited = request.form.get("QueueTime", "")
-    if waited.isdigit() and int(waited) >= esc.queue_max_wait:
+    lines = chain.queue_wait(request.form.get("QueueTime", ""), request.form.get("QueuePosition", ""), request.args.get("hz"),
+                             services().content.escalation.queue_max_wait, _catalog(lang))
+    if lines is None:
         return web.xml(twiml.leave_queue())
-    lines = [catalog.text("queue_wait")]
-    position = request.form.get("QueuePosition", "")
-    if position.isdigit() and 0 < int(position) < 1000:
-        lines.append(catalog.text("queue_position", position=position))
-    lines.append(catalog.text("after_hours_hazard" if request.args.get("hz") in ("f", "d") else "queue_safety"))
-    return web.xml(twiml.queue_wait(lines, voice=web.voice_for(lang)))
+    return web.xml(twiml.queue_wait(list(lines), voice=web.voice_for(lang)))
 
 
 @bp.post("/queue/result")
