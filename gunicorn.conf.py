@@ -36,7 +36,7 @@ if not _other_worker_class:
 # master, then fork: a broken flow stops the server before any worker starts,
 # a worker that is restarted is ready at once, and the workers share the
 # loaded code's memory. The master closes its database connections before the
-# fork (ivr.app), and each worker opens its own (ivr.db.connect).
+# fork (ivr.app), and each worker opens its own (ivr.records.db.connect).
 preload_app = True
 # Twilio gives a webhook 15 seconds in all; a worker stuck longer than this is
 # better restarted than left holding a caller in silence.
@@ -65,7 +65,7 @@ sys.excepthook = _one_line_for_a_broken_config
 
 
 def post_worker_init(worker):
-    """A worker that starts sends any hazard alert a crash left pending (ivr/alerts.py)."""
+    """A worker that starts sends any hazard alert a crash left pending (ivr/outbound/alerts.py)."""
     services = getattr(worker.wsgi, "extensions", {}).get("ivr")
     if services is not None:
         services.alerts.kick(force=True)

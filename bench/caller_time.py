@@ -40,9 +40,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ivr import content as content_module, station  # noqa: E402
-from ivr.engine import Heard, Reply  # noqa: E402
-from ivr.flow import ANSWERS, Flow  # noqa: E402
+from ivr import content as content_module  # noqa: E402
+from ivr.call import station  # noqa: E402
+from ivr.call.engine import Heard, Reply  # noqa: E402
+from ivr.call.flow import ANSWERS, Flow  # noqa: E402
 
 WORDS_PER_MINUTE = 150
 ANSWER_SECONDS = 3.0
@@ -130,7 +131,7 @@ def walk(connector: str, content=None, session_ended: bool = True, station_on: b
             station_pending = False
         if answered >= KEYS_DROPPED_AFTER:
             lines = [t for t in lines if t not in keys_lines]
-        node = flow[reply.node] if reply.node in flow else None
+        node = flow[reply.node] if reply.node in flow else None  # noqa: SIM401 (a Flow, not a dict)
         for text in lines:
             for sentence in sentences(text):
                 said += words(sentence)

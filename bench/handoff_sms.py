@@ -53,9 +53,10 @@ def main() -> int:
 
     import logging
     logging.disable(logging.WARNING)
-    from ivr.app import create_app
-    from ivr.simulator import Call
     from xml.etree import ElementTree as ET
+
+    from ivr.app import create_app
+    from ivr.tools.simulator import Call
 
     token = "1" * 32
     flows = Path(tempfile.mkdtemp()) / "flows"

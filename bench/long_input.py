@@ -4,7 +4,7 @@ Run from the repo root:
 
     python -m bench.long_input [--repeat 5]
 
-ivr/views/web.py cuts SpeechResult to FIELD_CAPS (1,500 characters: Twilio's
+ivr/web/views/web.py cuts SpeechResult to FIELD_CAPS (1,500 characters: Twilio's
 60 s maxSpeechTime at very fast speech) before anything reads it. This feeds
 ivr.understanding.understand, per language and per kind of question, answers
 of exactly that length built to be slow (one short word again and again, a
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ivr import content as content_module  # noqa: E402
-from ivr.understanding import EXPECTATIONS, understand  # noqa: E402
-from ivr.views.web import FIELD_CAPS, capped  # noqa: E402
+from ivr.call.understanding import EXPECTATIONS, understand  # noqa: E402
+from ivr.web.views.web import FIELD_CAPS, capped  # noqa: E402
 
 TARGET_S = 0.050
 PATTERNS = {
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         speech = capped("SpeechResult", unit * (cap // len(unit) + 1))
         for language, catalog in sorted(loaded.catalogs.items()):
             for expecting in sorted(EXPECTATIONS):
-                took = cpu(lambda: understand(speech, 0.9, None, expecting, language, catalog.vocabulary),
+                took = cpu(lambda speech=speech, expecting=expecting, vocabulary=catalog.vocabulary, language=language:
+                           understand(speech, 0.9, None, expecting, language, vocabulary),
                            args.repeat)
                 results.append((took, name, language, expecting, len(speech)))
     results.sort(reverse=True)

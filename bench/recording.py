@@ -17,7 +17,7 @@ import uuid
 
 from sqlalchemy import create_engine, text
 
-from ivr import db, reports
+from ivr.records import db, reports
 
 CALLS, TURNS = 2000, 8
 

@@ -29,7 +29,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ivr.understanding import EXPECTATIONS, understand  # noqa: E402
+from ivr import content  # noqa: E402
+from ivr.call.understanding import EXPECTATIONS, understand  # noqa: E402
+
+content.load(REPO / "flows", REPO / "prompts")   # English's vocabulary comes from the loaded content
 
 OURS = REPO / "tests" / "data" / "utterances_en.tsv"
 OURS_ES = REPO / "tests" / "data" / "utterances_es.tsv"
@@ -110,8 +113,8 @@ def dangerous(truth: str, expecting: str, got) -> str | None:
 
 def spanish_vocabulary():
     """The es-US vocabulary, as the app loads it."""
-    from ivr.prompts import parse
-    from ivr.yamlfile import load
+    from ivr.content.yamlfile import load
+    from ivr.language.prompts import parse
     return parse(load(PROMPTS_ES), str(PROMPTS_ES)).vocabulary
 
 
@@ -187,7 +190,7 @@ def report_asr(verbose: bool) -> bool:
         total, src = e / n, "own Levenshtein"
     print(f"  word error rate {100 * total:.1f}% ({src}); by noise: " + ", ".join(
         f"{k} {100 * v[0] / v[1]:.0f}%" for k, v in sorted(by_noise.items())))
-    from ivr.understanding import _DAMAGE_WORDS, _HAZARD_WORDS, _tokens  # the safety test's own view
+    from ivr.call.understanding import _DAMAGE_WORDS, _HAZARD_WORDS, _tokens  # the safety test's own view
     understood, kept, danger, confirm = Counter(), 0, [], 0
     for r in rows:
         got = understand(r["transcript"], CONFIDENCE, None, r["expecting"])

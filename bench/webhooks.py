@@ -83,7 +83,7 @@ class RecordingClient:
 
 def record_call(workdir: Path) -> list[tuple[str, dict]]:
     from ivr.app import create_app
-    from ivr.simulator import Call
+    from ivr.tools.simulator import Call
 
     app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": AGENT,
                       "DATABASE_URL": f"sqlite:///{workdir}/record.db"}, log_errors=False)
@@ -198,7 +198,7 @@ def start_baseline(workers: int, port: int, workdir: Path):
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("the baseline did not start")
+                raise RuntimeError("the baseline did not start") from None
             time.sleep(0.1)
 
 

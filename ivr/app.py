@@ -8,33 +8,23 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from flask import Flask
 from sqlalchemy.exc import ArgumentError
 
-from . import alerts, config, content as content_module, db, logs, proxies, sms
-from .config import ConfigError, Settings
-from .content import Content, ContentError
+from ivr import config
+from ivr import content as content_module
+from ivr.config import ConfigError, Settings
+from ivr.content import ContentError
+from ivr.outbound import alerts, sms
+from ivr.records import db
+from ivr.web import logs, proxies
+from ivr.web.services import Services
+from ivr.web.views import dashboard, handoff, health, messages, station, voice  # noqa: F401  (messages, station: routes on handoff.bp)
 
 log = logging.getLogger("ivr")
 settings_log = logging.getLogger(logs.SETTINGS_LOGGER)
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the webhooks need, built once per process."""
-
-    settings: Settings
-    content: Content
-    recorder: db.Recorder
-    alerts: alerts.Dispatcher
-
-
-def services() -> Services:
-    from flask import current_app
-    return current_app.extensions["ivr"]
 
 
 def _configure_logging() -> None:
@@ -67,7 +57,7 @@ def _prepare_database(engine, settings: Settings) -> None:
         db.migrate(engine)
         if settings.retention_days:
             db.purge(engine, settings.retention_days)
-    except Exception as exc:  # noqa: BLE001 - the phone line matters more than its records
+    except Exception as exc:
         log.error("the database at DATABASE_URL is not usable (%s); calls go on without being recorded",
                   db.describe(exc))
     finally:
@@ -90,10 +80,10 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
         raise
     for language in {settings.agent_language, *settings.number_languages.values()}:
         if language not in content.catalogs:
-            exc = ConfigError(f"no prompts/{language}.yaml for a language named in IVR_AGENT_LANGUAGE or IVR_NUMBER_LANGUAGES")
+            missing = ConfigError(f"no prompts/{language}.yaml for a language named in IVR_AGENT_LANGUAGE or IVR_NUMBER_LANGUAGES")
             if log_errors:
-                _refuse(exc)
-            raise exc
+                _refuse(missing)
+            raise missing
     if settings.dev and not settings.auth_token:
         log.warning("IVR_DEV=1 and no TWILIO_AUTH_TOKEN: webhook signatures are NOT checked. "
                     "Never expose this server to the internet.")
@@ -101,20 +91,20 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
     app = Flask(__name__)
     app.debug = False  # a stray FLASK_DEBUG=1 must not change error handling in production
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    app.json.sort_keys = True
+    app.json.sort_keys = True  # type: ignore[attr-defined]  # the default provider's setting
     # One proxy hop, if it is one we trust (IVR_TRUSTED_PROXIES), says who the client
     # is and, without IVR_PUBLIC_URL, the public scheme and host Twilio called.
     hop = 0 if settings.public_url else 1
-    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, trusted, x_proto=hop, x_host=hop)
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, trusted, x_proto=hop, x_host=hop)  # type: ignore[method-assign]  # as Flask documents
 
     try:
         engine = db.connect(settings.database_url)
     except ArgumentError as exc:
-        exc = ConfigError(f"DATABASE_URL is not a database URL ({exc}): expected e.g. "
-                          "sqlite:///ivr.db or postgresql://user:password@host:5432/name")
+        bad_url = ConfigError(f"DATABASE_URL is not a database URL ({exc}): expected e.g. "
+                              "sqlite:///ivr.db or postgresql://user:password@host:5432/name")
         if log_errors:
-            _refuse(exc)
-        raise exc from None
+            _refuse(bad_url)
+        raise bad_url from None
     _prepare_database(engine, settings)
     recorder = db.Recorder(engine)
     channels = alerts.Channels(
@@ -126,9 +116,8 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
                     "hazards are recorded, but nobody is told at once")
     app.extensions["ivr"] = Services(settings, content, recorder, alerts.Dispatcher(recorder, channels))
 
-    from .views import dashboard, handoff, health, voice
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
-    app.register_blueprint(handoff.bp)
+    app.register_blueprint(handoff.bp)   # the hand-off's webhooks: handoff, messages, station
     app.register_blueprint(dashboard.bp)
     return app

@@ -10,11 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from ivr import content
 from ivr.app import create_app
-from ivr.db import normalize_url
-from ivr.simulator import Call
+from ivr.records.db import normalize_url
+from ivr.tools.simulator import Call
 
 ROOT = Path(__file__).resolve().parent.parent
+# Loaded once, at collection: English's vocabulary (ivr.call.understanding.english)
+# is the loaded content's, and some tests read it to build their cases.
+CONTENT = content.load(ROOT / "flows", ROOT / "prompts")
 AGENT = "+14155550100"
 SUPPORT = "+18005550199"
 TOKEN = "12345678901234567890123456789012"
@@ -45,7 +49,7 @@ def _no_phone_number_in_any_log():
         yield
     finally:
         root.removeHandler(handler)
-    # ivr.settings quotes the operator's own settings when start-up is refused (ivr/logs.py).
+    # ivr.settings quotes the operator's own settings when start-up is refused (ivr/web/logs.py).
     leaked = [line for line in handler.lines
               if UNMASKED_NUMBER.search(line) and not line.startswith("ivr.settings ")]
     assert not leaked, f"unmasked phone numbers in the log: {leaked[:3]}"

@@ -14,15 +14,15 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from conftest import ROOT, TOKEN, UNMASKED_NUMBER
 from sqlalchemy import func, select
 
-from conftest import ROOT, TOKEN, UNMASKED_NUMBER
-from ivr import db
-from ivr.simulator import Call
+from ivr.records import db
+from ivr.tools.simulator import Call
 
 sys.path.insert(0, str(ROOT))
-from bench.load import HttpTwilio  # noqa: E402
-from bench.procfile import procfile_server  # noqa: E402
+from bench.load import HttpTwilio
+from bench.procfile import procfile_server
 
 # A call that asks two questions: the welcome, "yes" (the session has ended),
 # then "it came out" is not said: the caller asks for a person.

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from helpers import fields, gather, said, twiml
-from ivr import alerts, db
 from ivr.app import create_app
+from ivr.outbound import alerts
+from ivr.records import db
 
 ACCOUNT = "AC" + "a" * 32
 TOKEN = "1" * 32

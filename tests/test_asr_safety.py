@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.understanding import _DAMAGE_WORDS, _HAZARD_WORDS, _tokens, understand
+from ivr.call.understanding import _DAMAGE_WORDS, _HAZARD_WORDS, _tokens, understand
 
 FIXTURES = Path(__file__).parent / "data" / "asr_transcripts.tsv"
 

@@ -11,12 +11,13 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 from click.testing import CliRunner
+from conftest import ROOT
 from responses import matchers
 from sqlalchemy import insert
 
-from conftest import ROOT
-from ivr import content, db
-from ivr.cli import main
+from ivr import content
+from ivr.records import db
+from ivr.tools.cli import main
 
 ACCOUNT = "AC" + "a" * 32
 TOKEN = "12345678901234567890123456789012"

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from helpers import action_of, fields, gather, said, twiml
-from ivr import prompts
+from ivr import content
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,7 +134,7 @@ def test_the_schedule_step_never_says_charge_now(client, app):
 
 
 def test_an_adapter_said_with_the_connector_is_not_asked_again(client, app):
-    from ivr.engine import CallState, Heard
+    from ivr.call.engine import CallState, Heard
     engine = app.extensions["ivr"].content.engine
     reply = engine.answer(CallState(node="connector"), Heard("connector_ccs", adapter=True))
     assert reply.state.adapter is True
@@ -166,7 +166,7 @@ def test_spanish_names_j1772_by_digits_and_level(client):
 
 
 def test_spanish_never_says_what_issue_11_lists():
-    catalog = prompts.load_all(ROOT / "prompts")["es-US"]
+    catalog = content.load_prompts(ROOT / "prompts")["es-US"]
     for key, text in catalog.texts.items():
         lowered = text.lower()
         for wrong in ("abra el carro", "ábralo", "jálelo", "mil setecientos", "de vuelta", "su conector",
@@ -176,7 +176,7 @@ def test_spanish_never_says_what_issue_11_lists():
 
 @pytest.mark.parametrize("connector", ["ccs", "chademo", "j1772", "tesla", "unsure"])
 def test_every_language_says_the_same_variants(connector):
-    catalogs = prompts.load_all(ROOT / "prompts")
+    catalogs = content.load_prompts(ROOT / "prompts")
     english, spanish_ = catalogs["en-US"], catalogs["es-US"]
     assert english.variants() == spanish_.variants()
     for key in english.texts:

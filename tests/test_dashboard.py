@@ -7,9 +7,9 @@ import shutil
 import threading
 
 import pytest
+from conftest import ROOT
 from werkzeug.serving import make_server
 
-from conftest import ROOT
 from ivr.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -34,7 +34,7 @@ def keypad(*keys):
 
 @pytest.fixture
 def with_calls(dashboard_app):
-    from ivr.simulator import Call
+    from ivr.tools.simulator import Call
 
     client = dashboard_app.test_client()
     Call(client, caller="+15555550111").run(keypad("3", "1"))          # released at unlock_fob

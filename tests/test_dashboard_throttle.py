@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from ivr.app import create_app
-from ivr.views import dashboard
+from ivr.web.views import dashboard
 
 PASSWORD = "correct horse battery staple"
 

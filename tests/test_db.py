@@ -13,14 +13,13 @@ from datetime import timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, insert, select, text
+from sqlalchemy import func, insert, inspect, select, text
 
 from bench.procfile import procfile_server
 from helpers import CALL_SID, action_of, fields, gather, twiml
-from ivr import db
 from ivr.app import create_app
 from ivr.config import ConfigError
-
+from ivr.records import db
 
 
 def engine_of(app):
@@ -286,9 +285,8 @@ def test_two_gunicorn_workers_migrate_and_record_at_once(env, database_url):
                                                    CallDuration="33", SequenceNumber="2"))
         return first, again, done
 
-    with procfile_server(server_env) as (base, _process):
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            results = list(pool.map(one_call, sids))
+    with procfile_server(server_env) as (base, _process), concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one_call, sids))
     assert all(r == (200, 200, 204) for r in results)
 
     engine = db.connect(database_url)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ivr import content
-from ivr.engine import BadState, CallState, Heard, WAIT_SECONDS
-from ivr.flow import ANSWERS
+from ivr.call.engine import WAIT_SECONDS, BadState, CallState, Heard
+from ivr.call.flow import ANSWERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ def at(engine, node, **kw) -> CallState:
 
 def test_engine_imports_no_web_or_xml():
     import ast
-    tree = ast.parse((ROOT / "ivr" / "engine.py").read_text())
+    tree = ast.parse((ROOT / "ivr" / "call" / "engine.py").read_text())
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not imported & {"flask", "werkzeug", "twilio", "sqlalchemy", "xml"}

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ivr import escalation
-from ivr.escalation import next_link
-from ivr.yamlfile import SourceError
+from ivr import content
+from ivr.call import escalation
+from ivr.call.escalation import next_link
+from ivr.content.yamlfile import SourceError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,18 +21,18 @@ def write(tmp_path, text: str) -> Path:
 
 
 def test_the_shipped_file_loads():
-    loaded = escalation.load(ROOT / "flows" / "escalation.yaml")
+    loaded = content.load_escalation(ROOT / "flows" / "escalation.yaml")
     assert loaded.fallback[-1] == "sms" and "voicemail" in loaded.fallback
     assert "second_agent" not in loaded.after_hours
 
 
 def test_a_missing_file_means_a_voicemail_only(tmp_path):
-    loaded = escalation.load(tmp_path / "nope.yaml")
+    loaded = content.load_escalation(tmp_path / "nope.yaml")
     assert loaded.fallback == ("voicemail",) and loaded.hours is None and loaded.queue is None
 
 
 def test_every_key(tmp_path):
-    loaded = escalation.load(write(tmp_path, """
+    loaded = content.load_escalation(write(tmp_path, """
 agent: {timeout: 30, queue: support, queue_max_wait: 120}
 hours:
   timezone: America/New_York
@@ -78,7 +79,7 @@ support_number: "+18005550199"
 def test_problems_point_at_file_and_line(tmp_path, text, line, words):
     path = write(tmp_path, text)
     with pytest.raises(SourceError) as caught:
-        escalation.load(path)
+        content.load_escalation(path)
     assert caught.value.line == line, str(caught.value)
     assert words in str(caught.value) and str(caught.value).startswith(f"{path}:{line}:")
 
@@ -106,12 +107,12 @@ hours:
     (datetime(2026, 12, 23, 19, 0, tzinfo=timezone.utc), True),
 ])
 def test_business_hours_in_the_local_time_zone_with_holidays(tmp_path, utc, is_open):
-    loaded = escalation.load(write(tmp_path, HOURS))
+    loaded = content.load_escalation(write(tmp_path, HOURS))
     assert loaded.is_open(utc) is is_open
 
 
 def test_summer_time_moves_the_opening_hour(tmp_path):
-    loaded = escalation.load(write(tmp_path, HOURS))
+    loaded = content.load_escalation(write(tmp_path, HOURS))
     assert loaded.is_open(datetime(2026, 7, 6, 15, 0, tzinfo=timezone.utc))        # 08:00 PDT
     assert not loaded.is_open(datetime(2026, 1, 5, 15, 0, tzinfo=timezone.utc))     # 07:00 PST
 
@@ -142,7 +143,7 @@ def test_links_that_cannot_run_are_skipped():
 
 def test_each_link_can_be_left_out():
     for link in CHAIN:
-        chain = tuple(l for l in CHAIN if l != link)
+        chain = tuple(other for other in CHAIN if other != link)
         walked, at, done = [], -1, ""
         while (step := next_link(chain, at, done)) is not None:
             at, name = step
@@ -155,6 +156,6 @@ def test_the_readme_example_loads(tmp_path):
     section = readme[readme.index("## The hand-off to a person"):]
     example = section[section.index("```yaml") + len("```yaml"):]
     example = example[:example.index("```")]
-    loaded = escalation.load(write(tmp_path, example))
+    loaded = content.load_escalation(write(tmp_path, example))
     assert loaded.queue == "stuck-connector" and loaded.hours.country == "US"
     assert loaded.fallback == ("second_agent", "voicemail", "callback", "sms")

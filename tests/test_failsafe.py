@@ -14,12 +14,12 @@ from types import MappingProxyType
 import pytest
 import requests
 import responses
+from conftest import AGENT
 from sqlalchemy import func, select
 
-from conftest import AGENT
 from helpers import CALL_SID, action_of, fields, gather, said, twiml
-from ivr import db, deadline
 from ivr.app import create_app
+from ivr.records import db, deadline
 
 TWILIO_BUDGET_S = 15
 SID = "AC" + "a" * 32
@@ -54,7 +54,7 @@ def test_the_engine_failing_on_an_answer(app, client, monkeypatch):
 
 
 def test_understanding_failing_on_an_answer(client, monkeypatch):
-    from ivr.views import voice
+    from ivr.web.views import voice
     root = start(client)
     monkeypatch.setattr(voice, "understand", fail)
     assert apologised_and_dialled(client.post(action_of(root), data=fields(SpeechResult="yes", Confidence="0.9")))
@@ -85,7 +85,7 @@ def test_the_fallback_url_apologises_and_dials(client):
 
 
 def test_a_failing_whisper_bridges_the_agent_instead_of_dialling_again(app, client, monkeypatch):
-    from ivr.views import voice
+    from ivr.web.views import voice
     monkeypatch.setattr(voice.handoff, "whisper_lines", fail)
     root = twiml(client.post("/voice/whisper?node=agent&lang=en-US&path=session_screen", data=fields()))
     assert root.find("Dial") is None and len(root) == 0   # empty TwiML: the bridge
@@ -150,8 +150,8 @@ def test_the_recording_budget_only_applies_inside_a_webhook(app):
 @responses.activate
 def test_a_hanging_rest_call_inside_a_webhook(signed_env):
     """The text with the steps, offered after "it came out": api.twilio.com never answers."""
-    from ivr import sms
-    from ivr.simulator import Call
+    from ivr.outbound import sms
+    from ivr.tools.simulator import Call
     seen = {}
 
     def hang(request):

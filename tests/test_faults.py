@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, TOKEN
-from bench.procfile import free_port
-from faults import (NOTES, PrivateCluster, kill, new_call, note, play, postgres_bin, records, server, sqlite_path,
-                    valid_twiml)
 from test_restart import wait_for_workers, workers_of
+
+from bench.procfile import free_port
+from faults import NOTES, PrivateCluster, kill, new_call, note, play, postgres_bin, records, server, sqlite_path, valid_twiml
 
 IS_SQLITE = not os.environ.get("TEST_DATABASE_URL")
 sqlite_only = pytest.mark.skipif(not IS_SQLITE, reason="a SQLite file fault")

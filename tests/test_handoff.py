@@ -10,14 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+from conftest import AGENT, ROOT, TOKEN
 from sqlalchemy import select
 
-from conftest import AGENT, ROOT, TOKEN
 from helpers import gather, said, twiml
-from ivr import db
 from ivr.app import create_app
 from ivr.content import ContentError
-from ivr.simulator import Call
+from ivr.records import db
+from ivr.tools.simulator import Call
 
 ACCOUNT = "AC" + "a" * 32
 MESSAGES = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
@@ -97,7 +97,7 @@ def rows(app, table):
 # -- the agent's leg -----------------------------------------------------------------------
 
 def test_dial_rings_the_agent_with_whisper_timeout_and_ringing(make):
-    app, call = make(ALWAYS_OPEN + "agent: {timeout: 18}\n")
+    _app, call = make(ALWAYS_OPEN + "agent: {timeout: 18}\n")
     dial = to_agent(call).find("Dial")
     assert dial.get("answerOnBridge") == "true" and dial.get("timeout") == "18"
     assert dial.get("callerId") is None  # the agent sees the caller's own number
@@ -451,7 +451,7 @@ def test_station_id_not_asked_unless_the_flow_says_so(make):
 
 
 def test_a_number_that_stands_for_a_station_is_not_asked(make):
-    app, call = make(station=True)
+    _app, call = make(station=True)
     root = post(call, "/voice?station=45077", CallStatus="ringing")
     assert "station ID" not in said(root) and params(url_of(gather(root)))["st"] == "45077"
 
@@ -465,8 +465,8 @@ def test_a_broken_escalation_file_stops_start_up_with_file_and_line(make):
 
 
 def test_a_long_path_whispers_the_last_step_its_result_and_the_count(app):
-    from ivr import handoff
-    from ivr.engine import CallState
+    from ivr.call import handoff
+    from ivr.call.engine import CallState
     content = app.extensions["ivr"].content
     path = ("session_screen", "connector", "unlock_fob", "unlock_cycle", "lock_unlock", "reseat", "charge_lock")
     results = ("y", "", "s", "s", "s", "s", "s")

@@ -10,9 +10,10 @@ import itertools
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import AGENT, SUPPORT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from helpers import fields, gather, said, twiml
 from ivr.app import create_app
 

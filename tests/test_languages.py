@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from helpers import action_of, fields, gather, said, state_of, twiml
 from ivr import content
 from ivr.app import create_app
@@ -135,8 +135,8 @@ def test_a_third_language_understands_its_callers_from_its_file(tree, env):
 
 
 def test_steps_are_named_in_the_listeners_language():
-    from ivr import handoff
-    from ivr.engine import CallState
+    from ivr.call import handoff
+    from ivr.call.engine import CallState
     loaded = content.load(ROOT / "flows", ROOT / "prompts")
     state = CallState(node="reseat", lang="es-US", path=("connector", "unlock_fob", "session_screen"),
                       results=("", "s", "y"))
@@ -156,3 +156,22 @@ def test_a_language_that_names_steps_names_them_all(tree):
     with pytest.raises(ContentError) as info:
         content.load(tree / "flows", tree / "prompts")
     assert any("steps.reseat: missing in es-US" in str(p) for p in info.value.problems)
+
+
+def test_english_is_read_with_the_loaded_prompts(tmp_path):
+    """English's vocabulary is the loaded content's (IVR_PROMPTS_DIR), not a file found
+    next to the code: a word added to a deployment's en-US.yaml is understood."""
+    from ivr.call import understanding
+
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "flows", tree / "flows")
+    shutil.copytree(ROOT / "prompts", tree / "prompts")
+    english = tree / "prompts" / "en-US.yaml"
+    english.write_text(english.read_text().replace("  agent: [agent, operator,", "  agent: [agent, zorblax, operator,", 1))
+    assert understanding.understand("zorblax", 0.9, None, "yes_no").intent != "agent"
+    try:
+        content.load(tree / "flows", tree / "prompts")
+        assert understanding.understand("zorblax", 0.9, None, "yes_no").intent == "agent"
+    finally:
+        content.load(ROOT / "flows", ROOT / "prompts")        # the shipped English for the other tests
+    assert understanding.understand("zorblax", 0.9, None, "yes_no").intent != "agent"

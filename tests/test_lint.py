@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr import cli, content
+from ivr import content
 from ivr.app import create_app
 from ivr.content import ContentError
+from ivr.tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = ROOT / "flows" / "stuck_connector.yaml"

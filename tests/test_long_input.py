@@ -6,11 +6,11 @@ a long answer gets TwiML, not a 500, and that no reader sees more than the cap.
 from __future__ import annotations
 
 import pytest
-
 from conftest import TOKEN
+
 from helpers import action_of, gather, said, twiml
-from ivr.simulator import Call
-from ivr.views import voice, web
+from ivr.tools.simulator import Call
+from ivr.web.views import voice, web
 
 
 @pytest.fixture

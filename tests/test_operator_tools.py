@@ -11,11 +11,11 @@ import pytest
 import requests
 import responses
 from click.testing import CliRunner
+from conftest import ROOT
 from sqlalchemy import insert
 
-from conftest import ROOT
-from ivr import db
-from ivr.cli import main
+from ivr.records import db
+from ivr.tools.cli import main
 
 ACCOUNT = "AC" + "a" * 32
 TOKEN = "12345678901234567890123456789012"
@@ -82,6 +82,18 @@ def test_start_up_is_quiet(tmp_path):
         assert done.returncode == 0, done.stderr
         assert done.stdout
         assert "alembic" not in done.stderr and "setup plugin" not in done.stderr, done.stderr
+
+
+def test_ivr_call_works_from_any_folder(tmp_path):
+    """`ivr call` in a folder with no flows/ or prompts/: the shipped ones, English's
+    vocabulary included, read a spoken answer (not "something went wrong")."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("IVR_", "TWILIO_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/anywhere.db"
+    done = subprocess.run([str(Path(sys.executable).parent / "ivr"), "call", "--say", "it's a CCS plug", "--say", "0"],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "went wrong" not in done.stdout and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "you: it's a CCS plug" in done.stdout
 
 
 def test_a_broken_configuration_under_gunicorn_is_one_line(tmp_path):

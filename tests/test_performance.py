@@ -8,15 +8,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from sqlalchemy import func, select
 
-from conftest import ROOT
 from helpers import action_of, fields, twiml
-from ivr import db
-from ivr.understanding import hints
+from ivr.call.understanding import hints
+from ivr.records import db
 
 sys.path.insert(0, str(ROOT))
-from bench import caller_time  # noqa: E402
+from bench import caller_time
 
 
 def test_a_forked_worker_does_not_reuse_the_masters_connections(tmp_path: Path):

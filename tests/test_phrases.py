@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ivr import content, phrases
-from ivr.engine import CallState
-from ivr.understanding import understand
+from ivr import content
+from ivr.call.engine import CallState
+from ivr.call.understanding import understand
+from ivr.language import phrases
 
 ROOT = Path(__file__).resolve().parent.parent
 

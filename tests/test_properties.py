@@ -12,9 +12,10 @@ import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import AGENT, ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from ivr.app import create_app
 
 MARK = "INJ"  # every generated text carries it, so an echo is easy to find
@@ -31,7 +32,8 @@ WEBHOOKS = [
     "/voice/queue/result?node=agent&lang=en-US", "/voice/voicemail/recording", "/voice/voicemail/transcription",
     "/voice/callback?node=agent&lang=en-US&ch=f&at=0", "/voice/callback", "/voice/station?lang=en-US",
 ]
-TWILIO_FIELDS = ["QueueResult", "QueueTime", "TranscriptionText", "TranscriptionStatus", "CallSid", "AccountSid", "From", "To", "Caller", "Called", "CallStatus", "Direction",
+TWILIO_FIELDS = ["QueueResult", "QueueTime", "TranscriptionText", "TranscriptionStatus", "CallSid", "AccountSid", "From", "To",
+                 "Caller", "Called", "CallStatus", "Direction",
                  "ApiVersion", "Digits", "SpeechResult", "Confidence", "DialCallStatus", "DialCallSid",
                  "DialCallDuration", "RecordingUrl", "RecordingSid", "RecordingDuration", "CallDuration",
                  "SequenceNumber", "Timestamp", "CallbackSource", "ErrorCode", "ErrorUrl", "StirVerstat"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ivr.reports import CallRecord, Turn, call_line, call_summary, funnel, report_text, steps, summarize
+from ivr.records.reports import CallRecord, Turn, call_line, call_summary, funnel, report_text, steps, summarize
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 

@@ -15,16 +15,16 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import ROOT, TOKEN
 from sqlalchemy import func, select
 
-from conftest import ROOT, TOKEN
-from ivr import db
 from ivr.app import create_app
-from ivr.simulator import Call
+from ivr.records import db
+from ivr.tools.simulator import Call
 
 sys.path.insert(0, str(ROOT))
-from bench.load import HttpTwilio  # noqa: E402
-from bench.procfile import free_port, procfile_server  # noqa: E402
+from bench.load import HttpTwilio
+from bench.procfile import free_port, procfile_server
 
 ANSWERS = [{"Digits": "1"}, {"Digits": "1"}, {"Digits": "2"}, {"Digits": "2"}]
 

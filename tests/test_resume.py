@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import update
 
 from helpers import fields, gather, said, twiml
-from ivr import db
-from ivr.engine import CallState, Heard
+from ivr.call.engine import CallState, Heard
+from ivr.records import db
 
 CALLER = "+15555550144"
 

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-
-import pytest
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select, update
+import pytest
+from conftest import AGENT, TOKEN
+from sqlalchemy import insert, update
 from twilio.request_validator import RequestValidator
 
-from conftest import AGENT, TOKEN
 from helpers import fields, gather, said, twiml
-from ivr import db, ratelimit
 from ivr.app import create_app
-from ivr.config import ConfigError
-from ivr.security import is_from_twilio, public_url, raw_path
+from ivr.config import ConfigError, ratelimit
+from ivr.records import callers, db
+from ivr.web.security import is_from_twilio, public_url, raw_path
 
 # Twilio's own example, from its "Secure webhooks" documentation page.
 EXAMPLE_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
@@ -352,7 +351,7 @@ def test_when_the_count_fails_the_call_gets_in(limited_env, monkeypatch):
 
     def broken(*args, **kwargs):
         raise RuntimeError("database gone")
-    monkeypatch.setattr(ratelimit, "over_limit", broken)
+    monkeypatch.setattr(callers, "over_limit", broken)
     assert gather(call_in(client, sid(3), "+15555550123")) is not None
 
 

@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from ivr import sms
+from ivr.outbound import sms
 
 ACCOUNT = "AC" + "a" * 32
 TOKEN = "12345678901234567890123456789012"

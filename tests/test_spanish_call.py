@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from helpers import fields, said, twiml
-from ivr import db
+from ivr.records import db
 
 SPANISH_VOICE = "Polly.Lupe-Neural"
 ENGLISH_VOICE = "Polly.Joanna-Neural"

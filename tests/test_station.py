@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import station
+from ivr.call import station
 
 
 @pytest.mark.parametrize("speech, expected", [

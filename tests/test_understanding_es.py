@@ -11,14 +11,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
-from ivr import vocabulary
-from ivr.prompts import parse
-from ivr.understanding import EXPECTATIONS, INTENTS, hints, understand
-from ivr.yamlfile import SourceError, load
+from ivr.call.understanding import EXPECTATIONS, INTENTS, hints, understand
+from ivr.content.yamlfile import SourceError, load
+from ivr.language import vocabulary
+from ivr.language.prompts import parse
 
 DATA = Path(__file__).parent / "data" / "utterances_es.tsv"
 ES = parse(load(ROOT / "prompts" / "es-US.yaml"), str(ROOT / "prompts" / "es-US.yaml")).vocabulary

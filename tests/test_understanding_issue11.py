@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from bench.understanding import dangerous, load_labelled
-from conftest import ROOT
-from ivr.prompts import parse
-from ivr.understanding import EXPECTATIONS, INTENTS, Understanding, hints, understand
-from ivr.yamlfile import load
+from ivr.call.understanding import EXPECTATIONS, INTENTS, Understanding, hints, understand
+from ivr.content.yamlfile import load
+from ivr.language.prompts import parse
 
 DATA = Path(__file__).parent / "data"
 ES = parse(load(ROOT / "prompts" / "es-US.yaml"), str(ROOT / "prompts" / "es-US.yaml")).vocabulary
@@ -54,8 +54,8 @@ def test_held_out_accuracy_with_cars_and_adapters(name):
     for utt, expecting, truth, car, adapter in rows:
         assert truth in INTENTS, utt
         got = read(utt, expecting)
-        if (got.intent != truth or car is not None and (got.car or "") != car
-                or adapter is not None and got.adapter != adapter):
+        if (got.intent != truth or (car is not None and (got.car or "") != car)
+                or (adapter is not None and got.adapter != adapter)):
             misses.append((utt, expecting, truth, car, adapter, got))
         if dangerous(truth, expecting, got):
             danger.append((utt, expecting, got))

@@ -4,9 +4,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import AGENT, TOKEN
 from twilio.request_validator import RequestValidator
 
-from conftest import AGENT, TOKEN
 from helpers import action_of, fields, gather, said, state_of, twiml
 from ivr.app import create_app
 from ivr.config import ConfigError
@@ -126,7 +126,7 @@ def test_dial_not_answered_offers_voicemail_and_support_number(client, status):
 
 def test_every_question_offers_the_keypad(client, app):
     engine = app.extensions["ivr"].content.engine
-    from ivr.engine import CallState
+    from ivr.call.engine import CallState
     for node in engine.flow.nodes.values():
         if node.kind != "ask":
             continue
@@ -136,7 +136,7 @@ def test_every_question_offers_the_keypad(client, app):
 
 
 def engine_heard(intent):
-    from ivr.engine import Heard
+    from ivr.call.engine import Heard
     return Heard(intent)
 
 
@@ -222,7 +222,7 @@ def test_signature_with_an_encoded_query(signed_env):
 
 
 def test_a_signed_call_plays_through(signed_env):
-    from ivr.simulator import Call
+    from ivr.tools.simulator import Call
     call = Call(create_app(signed_env).test_client(), auth_token=TOKEN)
     answers = iter(["ccs", "it's soft", "yes it came out"])
     ending = call.run(lambda event: call.fields_for(next(answers)) if event.kind == "listen" else None)

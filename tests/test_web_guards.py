@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from conftest import ROOT, TOKEN
+
 from helpers import fields, twiml
 from ivr.app import create_app
-from ivr.simulator import Call
-from ivr.views import handoff as handoff_views
+from ivr.tools.simulator import Call
+from ivr.web.views import handoff as handoff_views
 
 # What Twilio allows in a queue's waitUrl answer (TwiML <Enqueue> docs).
 WAIT_URL_VERBS = {"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"}

@@ -1,0 +1,102 @@
+"""Loads the flow and the prompts once, checks them, and builds the engine.
+
+Done at start-up, never per request: a broken file stops the server before a
+caller can reach it, with the file, the line and what is wrong.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.call import escalation as escalation_module
+from ivr.call import flow as flow_module
+from ivr.call import station, understanding
+from ivr.call.engine import Engine
+from ivr.call.escalation import Escalation
+from ivr.call.flow import Flow
+from ivr.content import lint
+from ivr.content.yamlfile import load as load_yaml
+from ivr.language import prompts
+from ivr.language.prompts import Catalog
+from ivr.language.source import SourceError
+from ivr.language.vocabulary import Vocabulary
+
+DEFAULT_FLOW = "stuck_connector"
+
+
+class ContentError(Exception):
+    """The flow or the prompts are broken; `problems` lists each with file and line."""
+
+    def __init__(self, problems: list):
+        self.problems = problems
+        super().__init__("the flow or its prompts are broken:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Content:
+    flow: Flow
+    catalogs: Mapping[str, Catalog]
+    engine: Engine
+    default_language: str
+    escalation: Escalation = escalation_module.DEFAULT
+
+
+def load_flow(path: Path) -> Flow:
+    """flows/<name>.yaml."""
+    return flow_module.parse(load_yaml(path), str(path))
+
+
+def load_escalation(path: Path) -> Escalation:
+    """flows/escalation.yaml; a missing file means the built-in chain (a voicemail)."""
+    if not path.exists():
+        return Escalation(path=str(path))
+    return escalation_module.parse(load_yaml(path), str(path))
+
+
+def load_prompts(directory: Path) -> dict[str, Catalog]:
+    """Every prompts/<language>.yaml, keyed by language."""
+    catalogs = {}
+    for path in sorted(directory.glob("*.yaml")):
+        catalog = prompts.parse(load_yaml(path), str(path))
+        catalogs[catalog.language] = catalog
+    if not catalogs:
+        raise SourceError(directory, None, "no prompts files (<language>.yaml) found")
+    return catalogs
+
+
+def _english(catalogs: Mapping[str, Catalog], prompts_dir: Path) -> Vocabulary:
+    """English's vocabulary reads English and backs up every language: the loaded
+    en-US's, or the shipped one's when a deployment's prompts have no English."""
+    catalog = catalogs.get("en-US")
+    if catalog is None:
+        package = Path(__file__).resolve().parents[1]          # ivr/
+        shipped = next((p for p in (package / "_prompts" / "en-US.yaml", package.parent / "prompts" / "en-US.yaml")
+                        if p.is_file()), package / "_prompts" / "en-US.yaml")
+        try:
+            catalog = prompts.parse(load_yaml(shipped), str(shipped))
+        except SourceError as exc:
+            raise ContentError([exc]) from None
+    if catalog.vocabulary is None:
+        raise ContentError([f"{catalog.path}: no `understanding:` section to read English with"])
+    return catalog.vocabulary
+
+
+def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
+         default_language: str = "en-US") -> Content:
+    path = flows_dir / f"{flow_name}.yaml"
+    try:
+        flow = load_flow(path)
+        catalogs = load_prompts(prompts_dir)
+        escalation = load_escalation(flows_dir / "escalation.yaml")
+    except SourceError as exc:
+        raise ContentError([exc]) from None
+    if default_language not in catalogs:
+        raise ContentError([f"{prompts_dir}: no prompts for the default language {default_language}"])
+    english = _english(catalogs, prompts_dir)
+    problems = lint.check(flow, catalogs)
+    problems += [lint.Problem(flow.path, 1, problem) for problem in station.settings_problems(flow.settings)]
+    if problems:
+        raise ContentError(problems)
+    understanding.use_english(english)
+    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation)

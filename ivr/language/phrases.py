@@ -1,0 +1,51 @@
+"""Answers particular to one question: "it's rigid", "the light is on".
+
+Generic understanding knows yes and no; a question like "is the button soft?"
+is also answered with its own words. Each prompts file lists them per node
+(`words:`), so they are written, and translated, with the question. Only
+consulted when the generic reading found nothing, so commands (hazard,
+agent, wait) always win.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """Lower case, accents folded, apostrophes dropped ("it's" -> "its")."""
+    text = unicodedata.normalize("NFKD", text or "").lower()
+    text = "".join(c for c in text if not unicodedata.combining(c)).replace("'", "").replace("\u2019", "")
+    return tuple(re.findall(r"[a-z0-9]+", text))
+
+
+@lru_cache(maxsize=4096)
+def _phrase_tokens(phrase: str) -> tuple[str, ...]:
+    """A listed phrase's tokens, worked out once: the phrases come from the prompts files."""
+    return tokens(phrase)
+
+
+def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    n = len(needle)
+    return n > 0 and any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
+
+
+def match(text: str, words: Mapping[str, Sequence[str]]) -> str | None:
+    """The answer whose longest phrase occurs in `text`; None when none does or answers tie.
+
+    Longest first, so "not charging" beats "charging" and "not on" beats "on".
+    """
+    said = tokens(text)
+    best: dict[str, int] = {}
+    for answer, phrases in words.items():
+        for phrase in phrases:
+            needle = _phrase_tokens(phrase)
+            if _contains(said, needle):
+                best[answer] = max(best.get(answer, 0), len(needle))
+    if not best:
+        return None
+    top = max(best.values())
+    winners = [a for a, length in best.items() if length == top]
+    return winners[0] if len(winners) == 1 else None

@@ -1,0 +1,1 @@
+"""Operators' tools: the `ivr` command, the call simulator, the flow diagram, the number setup."""

@@ -1,0 +1,1 @@
+"""The web: Twilio's webhooks (views), their signatures, TwiML, trusted proxies, masked logs."""

@@ -1,0 +1,70 @@
+"""Who is calling: the rate limit and the agent cap (counted in the records), and a
+call of theirs that dropped a moment ago (ivr.call.resume decides whether to carry on)."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from urllib.parse import parse_qsl
+
+from ivr.basics import phone
+from ivr.call import resume
+from ivr.call.chain import Place
+from ivr.call.engine import CallState
+from ivr.config import ratelimit
+from ivr.records import callers, db
+from ivr.web.services import services
+from ivr.web.views import render
+from ivr.web.views.web import call_sid, request_key, voice_for
+
+log = logging.getLogger("ivr.voice")
+
+
+def over_rate_limit(caller: str | None) -> bool:
+    """IVR_RATE_LIMIT, counted in the database; if the count fails, the call gets in."""
+    svc = services()
+    try:
+        limited = callers.over_limit(svc.recorder.engine, svc.settings.rate_limit, caller, call_sid())
+    except Exception as exc:
+        # The same database the records are in: one line per call, with the records' loss.
+        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; the rate limit let it in")
+        return False
+    if limited:
+        log.warning("call %s from %s: over the rate limit (%s)", call_sid(), phone.masked(caller),
+                    svc.settings.rate_limit)
+    return limited
+
+
+def rate_limited(caller: str | None, lang: str | None, state: CallState):
+    """Too many calls from one number: no bot, but the safety line and a person.
+
+    Unless IVR_AGENT_CAP says this number has rung the agents often enough: then
+    the hand-off's fallback (a message, a call back, the support number aloud)."""
+    svc = services()
+    catalog = svc.content.catalogs[voice_for(lang).language]
+    lines = [catalog.text("rate_limited"), catalog.text("rate_limited_danger")]
+    svc.recorder.turn(call_sid(), request_key(), node=None, speech=None, digits=None, confidence=None,
+                      intent=None, action=ratelimit.LIMITED_ACTION, next_node=None, outcome="transferred")
+    try:
+        capped = callers.agents_rung(svc.recorder.engine, svc.settings.agent_cap, caller, call_sid())
+    except Exception as exc:
+        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; IVR_AGENT_CAP let it through")
+        capped = False
+    if capped:
+        log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), phone.masked(caller))
+        return render.run_next(Place(state), lines)
+    return render.transfer([*lines, catalog.text("rate_limited_connecting")], state, voice_for(lang),
+                                  safety_said=True)
+
+
+def earlier_state(caller: str | None) -> CallState | None:
+    """The state of this caller's call that dropped within IVR_RESUME_MINUTES, if any (ivr.call.resume)."""
+    svc = services()
+    if not svc.settings.resume_minutes or not phone.e164(caller):
+        return None
+    earlier = svc.recorder.earlier_call(caller, call_sid(), timedelta(minutes=svc.settings.resume_minutes))
+    if earlier is None or not earlier.get("last_state"):
+        return None
+    return resume.earlier_state(dict(parse_qsl(earlier["last_state"])), earlier.get("hazard"), earlier.get("outcome"),
+                                svc.content.flow, svc.content.catalogs)
+
+

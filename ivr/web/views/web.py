@@ -1,0 +1,122 @@
+"""What every webhook shares: Twilio's signature, the fail-safe, reading the
+request and writing TwiML back.
+
+Both blueprints (the call, the hand-off) install the same guards with
+`guard(bp)`, so no webhook can forget the signature check or the apology.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+
+from flask import Response, request, url_for
+from werkzeug.datastructures import ImmutableMultiDict
+
+from ivr.basics import ids
+from ivr.basics.phone import last_four
+from ivr.outbound.alerts import Alert
+from ivr.records.db import now
+from ivr.web import twiml
+from ivr.web.security import raw_path
+from ivr.web.services import services
+
+log = logging.getLogger("ivr.voice")
+
+# What Twilio can send, with room to spare; anything longer is cut before any
+# view reads it, so no reader ever sees more (issue 12: a signed 60 kB
+# SpeechResult took 21 s to read and the worker was killed). Speech: Twilio
+# stops listening after maxSpeechTime, 60 s at most; very fast speech is about
+# 250 words a minute, and an English word with its space about 6 characters,
+# so one answer is at most about 1,500 characters. Digits: the longest keyed
+# entry is a call-back number (011, a country code, up to 15 digits, '#').
+# A voicemail's transcription: 120 s of speech (the most Twilio transcribes).
+FIELD_CAPS = {"SpeechResult": 1500, "UnstableSpeechResult": 1500, "Digits": 32, "TranscriptionText": 3000}
+OTHER_FIELD_CAP = 1000  # numbers, SIDs, statuses, URLs (RecordingUrl, ErrorUrl)
+
+
+def capped(name: str, value: str) -> str:
+    cap = FIELD_CAPS.get(name, OTHER_FIELD_CAP)
+    if len(value) <= cap:
+        return value
+    cut = value[:cap]
+    if name in ("SpeechResult", "UnstableSpeechResult", "TranscriptionText") and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]  # a whole last word
+    return cut
+
+
+def cap_fields() -> None:
+    """Cut every form field to what Twilio can send, after the signature (which covers them whole)."""
+    form = request.form
+    if any(len(value) > FIELD_CAPS.get(name, OTHER_FIELD_CAP) for name, value in form.items(multi=True)):
+        log.warning("webhook %s for call %s: fields longer than Twilio sends, cut", request.path,
+                    (form.get("CallSid") or "?")[:64])
+        request.form = ImmutableMultiDict([(name, capped(name, value)) for name, value in form.items(multi=True)])
+
+
+def alert_new_hazard(before: str | None, state) -> None:
+    """The operator hears of every hazard at once: a new or higher tier raises an alert."""
+    if not state.hazard or state.hazard == before:
+        return
+    services().alerts.raise_alert(Alert(
+        call_sid=call_sid(), tier=state.hazard, at=now(), station=state.station,
+        connector=state.connector, said=(request.form.get("SpeechResult") or request.form.get("Digits") or None),
+        caller_last4=last_four(request.form.get("From"))))
+
+
+def _field(name: str) -> str | None:
+    """A form field, or None when the body itself is what failed."""
+    try:
+        return request.form.get(name)
+    except Exception:
+        return None
+
+
+def xml(response) -> Response:
+    return Response(twiml.render(response), status=200, mimetype="text/xml")
+
+
+def absolute(endpoint: str, **params) -> str:
+    base = services().settings.public_url
+    if base:
+        return base + url_for(endpoint, **params)
+    return url_for(endpoint, _external=True, **params)
+
+
+def request_key() -> str:
+    """Same webhook, same key: Twilio's retries are recorded once."""
+    digest = hashlib.sha256(raw_path(request.environ).encode())
+    for name in sorted(request.form):
+        for value in request.form.getlist(name):
+            digest.update(f"\0{name}={value}".encode("utf-8", "replace"))
+    return digest.hexdigest()[:40]
+
+
+def confidence() -> float | None:
+    try:
+        value = float(request.form.get("Confidence", ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0.0 <= value <= 1.0 else None
+
+
+def call_sid() -> str:
+    return (request.form.get("CallSid") or "unknown")[:64]
+
+
+def station_id() -> str | None:
+    """The station a number stands for: ?station=ID on its voice URL (ivr configure-number --station)."""
+    raw = request.args.get("station", "")
+    return raw if ids.is_station_id(raw) else None
+
+
+def voice_for(lang: str | None) -> twiml.Voice:
+    content = services().content
+    catalog = content.catalogs.get(lang or "") or content.catalogs[content.default_language]
+    return twiml.Voice(catalog.voice, catalog.language)
+
+
+def vocabulary_for(lang: str | None):
+    """How callers answer in that language (None: the built-in English reading)."""
+    catalog = services().content.catalogs.get(lang or "")
+    return catalog.vocabulary if catalog is not None else None

@@ -1,0 +1,124 @@
+"""ivr.call.chain: the hand-off chain decided without Flask, a network or a clock."""
+from __future__ import annotations
+
+from conftest import CONTENT
+
+from ivr.call import chain
+from ivr.call.engine import CallState
+from ivr.call.escalation import Escalation
+
+EN = CONTENT.catalogs["en-US"]
+ESC = Escalation(path="test", fallback=("voicemail", "callback", "sms"))
+
+
+def place(**kwargs) -> chain.Place:
+    return chain.Place(CallState(node="agent", lang="en-US", **kwargs))
+
+
+def test_the_place_travels_in_the_url_and_back():
+    here = chain.Place(CallState(node="agent", lang="en-US", hazard="fire"), chain="a", at=1, done="v", tries=1)
+    again, problem = chain.Place.from_params(here.params(), CONTENT.flow, CONTENT.catalogs, "en-US")
+    assert problem is None and again == here
+
+
+def test_a_damaged_url_is_still_a_place():
+    damaged, problem = chain.Place.from_params({"node": "nowhere", "lang": "es-US", "ch": "x", "at": "999", "done": "zv"},
+                                               CONTENT.flow, CONTENT.catalogs, "en-US")
+    assert problem is not None
+    assert (damaged.state.lang, damaged.chain, damaged.at, damaged.done) == ("es-US", "f", -1, "v")
+
+
+def test_links_are_offered_in_order_then_the_support_number():
+    step = chain.next_step(place(), [], ESC, EN, (), "+18005550199")
+    assert isinstance(step, chain.Offer) and step.place.at == 0 and EN.text("voicemail_offer") in step.lines
+    last = chain.next_step(chain.Place(place().state, at=2), [], ESC, EN, (), "+18005550199")
+    assert isinstance(last, chain.Goodbye) and "8 0 0" in last.lines[-1]
+
+
+def test_a_left_message_skips_the_call_back():
+    step = chain.next_step(place().did("voicemail"), [], ESC, EN, ("sms",), None)
+    assert isinstance(step, chain.Goodbye)
+
+
+def test_a_hazard_during_an_offer_holds_and_the_caller_is_told_to_stay_clear():
+    offered = chain.Place(place().state, at=0)
+    answer = chain.answer_offer(offered, "voicemail", "hazard", EN)
+    assert isinstance(answer, chain.AskAgain) and answer.alert
+    assert answer.place.state.hazard == "fire"
+    assert answer.lines[0] == EN.text("after_hours_hazard")
+    # Every later step keeps it: the goodbye never sends them back to the unit.
+    later = chain.next_step(answer.place, [], ESC, EN, ("sms", "voicemail", "callback"), "+18005550199")
+    assert isinstance(later, chain.Goodbye) and later.lines[-1].startswith(EN.text("goodbye_hazard", number="")[:10])
+
+
+def test_a_second_silence_is_no():
+    offered = chain.Place(place().state, at=0)
+    first = chain.answer_offer(offered, "callback", "silence", EN)
+    assert isinstance(first, chain.AskAgain) and first.place.tries == 1
+    assert isinstance(chain.answer_offer(first.place, "callback", "silence", EN), chain.GoOn)
+
+
+# -- the station ID ---------------------------------------------------------------------------
+
+def test_station_read_back_then_confirmed():
+    from ivr.call import station_dialogue as sd
+    heard = sd.answer({}, "unclear", None, "45077", None, 0)
+    assert isinstance(heard, sd.ReadBack) and heard.station_id == "45077" and heard.prompt == "station_confirm_keyed"
+    confirmed = sd.answer({}, "yes", None, "1", heard.station_id, 0)
+    assert isinstance(confirmed, sd.Confirmed) and confirmed.station_id == "45077"
+
+
+def test_station_confirm_retry_then_the_call_goes_on():
+    from ivr.call import station_dialogue as sd
+    first = sd.answer({}, "no", None, "2", "45077", 0)
+    assert isinstance(first, sd.AskAgain) and first.tries == 1 and first.record == "station:confirm:no"
+    second = sd.answer({}, "no", None, "2", "45077", first.tries)
+    assert isinstance(second, sd.GoOn) and second.lead == "station_skipped"
+
+
+def test_station_commands_and_silence():
+    from ivr.call import station_dialogue as sd
+    assert isinstance(sd.answer({}, "hazard", "there's smoke", None, None, 0), sd.Command)
+    silent = sd.answer({}, "silence", None, None, None, 0)
+    assert isinstance(silent, sd.AskAgain) and silent.why == "silence"
+    assert sd.keys_to_understand("4", None) is None and sd.keys_to_understand("0", None) == "0"
+
+
+# -- a call back ----------------------------------------------------------------------------
+
+def test_callback_confirm_and_entry():
+    assert chain.confirm_answer("+14155550188", "yes", 0) == chain.Save("+14155550188")
+    assert chain.confirm_answer("+14155550188", "unclear", 0) == chain.ConfirmNumber("+14155550188", 1, "not_understood")
+    assert chain.confirm_answer("+14155550188", "unclear", 1) == chain.EnterNumber(0)
+    assert chain.confirm_answer("+14155550188", "no", 0) == chain.EnterNumber(0)
+    assert chain.number_entered("+14155550188", 1, 2) == chain.ConfirmNumber("+14155550188", 0)
+    assert chain.number_entered(None, 0, 2) == chain.EnterNumber(1, "callback_invalid")
+    assert chain.number_entered(None, 1, 2) == chain.GiveUp()
+
+
+def test_a_dial_the_whisper_hung_up_is_not_a_connection():
+    assert chain.dial_connected("completed", bridged=True)
+    assert not chain.dial_connected("completed", bridged=False)
+    assert not chain.dial_connected("no-answer", bridged=True)
+    assert chain.connected_goodbye(CallState(node="agent", lang="en-US", hazard="damage")) == "dial_completed_hazard"
+
+
+# -- putting the caller through -----------------------------------------------------------------
+
+def test_put_through_rings_the_agent_or_the_queue_with_the_safety_line():
+    state = CallState(node="agent", lang="en-US")
+    dial = chain.put_through([], state, is_open=True, engine=CONTENT.engine, catalog=EN, esc=ESC,
+                             agent_number="+15005550006", dial_timeout=25)
+    assert isinstance(dial, chain.DialAgent) and dial.timeout == 25 and EN.text("dont_drive_off") in dial.lines
+    queued = chain.put_through([], state, is_open=True, engine=CONTENT.engine, catalog=EN,
+                               esc=Escalation(path="test", queue="stuck"), agent_number=None, dial_timeout=25)
+    assert isinstance(queued, chain.Enqueue) and queued.queue == "stuck"
+
+
+def test_a_closed_line_runs_the_after_hours_chain_and_a_hazard_is_told_to_stay_clear():
+    state = CallState(node="agent", lang="en-US", hazard="fire")
+    closed = chain.put_through([], state, is_open=False, engine=CONTENT.engine, catalog=EN, esc=ESC,
+                               agent_number="+15005550006", dial_timeout=25)
+    assert isinstance(closed, chain.RunChain) and closed.after_hours and closed.place.chain == "a"
+    assert closed.lines[-1] == EN.text("after_hours_hazard")
+    assert EN.text("dont_drive_off") not in closed.lines
