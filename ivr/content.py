@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import Mapping
 
 from . import escalation as escalation_module, flow as flow_module, lint, prompts, station
+from . import vehicles as vehicles_module
 from .engine import Engine
 from .escalation import Escalation
 from .flow import Flow
 from .prompts import Catalog
+from .vehicles import Vehicles
 from .yamlfile import SourceError
 
 DEFAULT_FLOW = "stuck_connector"
+VEHICLES_FILE = "vehicles.yaml"     # optional: without it, no car-specific tips
 
 
 class ContentError(Exception):
@@ -34,6 +37,7 @@ class Content:
     engine: Engine
     default_language: str
     escalation: Escalation = escalation_module.DEFAULT
+    vehicles: Vehicles | None = None      # flows/vehicles.yaml: the cars' tips (issue 15)
 
 
 def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
@@ -43,12 +47,15 @@ def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
         flow = flow_module.load(path)
         catalogs = prompts.load_all(prompts_dir)
         escalation = escalation_module.load(flows_dir / "escalation.yaml")
+        cars = flows_dir / VEHICLES_FILE
+        vehicles = vehicles_module.load(cars) if cars.is_file() else None
     except SourceError as exc:
         raise ContentError([exc]) from None
     if default_language not in catalogs:
         raise ContentError([f"{prompts_dir}: no prompts for the default language {default_language}"])
-    problems = lint.check(flow, catalogs)
+    problems = lint.check(flow, catalogs, vehicles)
     problems += [lint.Problem(flow.path, 1, problem) for problem in station.settings_problems(flow.settings)]
     if problems:
         raise ContentError(problems)
-    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation)
+    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation,
+                   vehicles)
