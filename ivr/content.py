@@ -19,7 +19,15 @@ from .vehicles import Vehicles
 from .yamlfile import SourceError
 
 DEFAULT_FLOW = "stuck_connector"
-VEHICLES_FILE = "vehicles.yaml"     # optional: without it, no car-specific tips
+VEHICLES_FILE = "vehicles.yaml"
+
+
+def vehicles_path(flows_dir: Path) -> Path:
+    """The cars' file: the flows folder's own, else the shipped one (an operator's folder
+    holding only its flow still has the cars, and the car_ prompts stay in use)."""
+    here = Path(__file__).resolve().parent
+    candidates = (flows_dir / VEHICLES_FILE, here.parent / "flows" / VEHICLES_FILE, here / "_flows" / VEHICLES_FILE)
+    return next((c for c in candidates if c.is_file()), candidates[0])
 
 
 class ContentError(Exception):
@@ -47,8 +55,7 @@ def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
         flow = flow_module.load(path)
         catalogs = prompts.load_all(prompts_dir)
         escalation = escalation_module.load(flows_dir / "escalation.yaml")
-        cars = flows_dir / VEHICLES_FILE
-        vehicles = vehicles_module.load(cars) if cars.is_file() else None
+        vehicles = vehicles_module.load(vehicles_path(flows_dir))
     except SourceError as exc:
         raise ContentError([exc]) from None
     if default_language not in catalogs:

@@ -37,6 +37,9 @@ CHARGING_STOPPED = "charging_stopped"
 #: letters or fewer ("i 4", "ev 6", "volt") must be heard exactly.
 THRESHOLD = 88
 SHORT = 4
+#: A car's name comes early in an answer: words after these are not looked at (a 1,500
+#: character answer would otherwise cost half a second).
+MAX_WORDS = 40
 COMMON_KEYS = ("ask", "ask_short", "unknown", "hand_first", "release_see_manual",
                "release_follow_manual", "no_release_offer", "pull_plug")
 RELEASE_PLACES_WITHOUT_STEPS = ("none", "see_owners_manual")
@@ -199,10 +202,10 @@ def _names(entries: Mapping[str, Entry], not_ours: Iterable[str]) -> tuple:
     return tuple(dict.fromkeys(names))
 
 
-def _closeness(words: list[str], name: str, compact: str) -> float:
-    """How close any run of the words heard is to `name` (0-100)."""
+def _closeness(words: list[str], name: str, compact: str) -> tuple[float, frozenset[int]]:
+    """How close any run of the words heard is to `name` (0-100), and which words it took."""
     size = name.count(" ") + 1
-    best = 0.0
+    best, span = 0.0, frozenset()
     for width in range(max(1, size - 1), size + 3):
         for start in range(0, max(1, len(words) - width + 1)):
             window = words[start:start + width]
@@ -214,34 +217,41 @@ def _closeness(words: list[str], name: str, compact: str) -> float:
             else:
                 score = max(fuzz.ratio(spaced, name), fuzz.ratio(spaced.replace(" ", ""), compact))
             if score > best:
-                best = score
+                best, span = score, frozenset(range(start, start + len(window)))
                 if best == 100:
-                    return best
-    return best
+                    return best, span
+    return best, span
 
 
 def match(vehicles: Vehicles, spoken: str | None) -> Entry | _Unknown:
-    """The entry a caller named, or UNKNOWN (nothing close, a car without an entry, or two
-    entries equally close): never a guess."""
-    words = normalise(spoken or "").split()
+    """The entry a caller named, or UNKNOWN: never a guess.
+
+    UNKNOWN when no name we know is close enough; when two entries are equally close; or
+    when a car without an entry is closer, or as close and either says more than the
+    entry's name ("Hyundai Ioniq 9" against "Hyundai Ioniq", "Chevy Volt" against "Chevy
+    Bolt") or is as long. A make alone inside an entry's name ("Kia" in "Kia EV6") is not."""
+    words = normalise(spoken or "").split()[:MAX_WORDS]
     if not words:
         return UNKNOWN
-    best: dict[str | None, tuple[float, int]] = {}
+    ours: dict[str, tuple[float, int, frozenset[int]]] = {}
+    others: list[tuple[float, int, frozenset[int]]] = []
     for name, compact, entry_id in vehicles._names:
-        score = _closeness(words, name, compact)
+        score, span = _closeness(words, name, compact)
         if score < (100 if len(compact) <= SHORT else THRESHOLD):
             continue
-        rank = (score, len(compact))
-        if rank > best.get(entry_id, (0.0, 0)):
-            best[entry_id] = rank
-    ours = sorted(((rank, entry_id) for entry_id, rank in best.items() if entry_id is not None), reverse=True)
+        if entry_id is None:
+            others.append((score, len(compact), span))
+        elif (score, len(compact)) > ours.get(entry_id, (0.0, 0))[:2]:
+            ours[entry_id] = (score, len(compact), span)
     if not ours:
         return UNKNOWN
-    (top, entry_id), *rest = ours
-    if rest and rest[0][0] == top:
-        return UNKNOWN           # two entries equally close: ask again, or unknown
-    if None in best and best[None] >= top:
-        return UNKNOWN           # a car without an entry is at least as close ("Chevy Volt")
+    ranked = sorted(ours.items(), key=lambda item: item[1][:2], reverse=True)
+    entry_id, (score, length, span) = ranked[0]
+    if len(ranked) > 1 and ranked[1][1][:2] == (score, length):
+        return UNKNOWN           # two entries equally close
+    for other_score, other_length, other_span in others:
+        if other_score > score or other_score == score and (not other_span <= span or other_length >= length):
+            return UNKNOWN       # a car without an entry is at least as close
     return vehicles.entries[entry_id]
 
 
