@@ -231,3 +231,15 @@ def test_a_flows_folder_without_the_file_uses_the_shipped_one(tree):
     (tree / "flows" / "vehicles.yaml").unlink()
     loaded = content.load(tree / "flows", tree / "prompts")
     assert loaded.vehicles.path == str(DATA)
+
+
+def test_every_car_sentence_names_its_source_beside_it(cars):
+    """The car_ prompts sit in one block of each prompts file, each with a source comment."""
+    for language in ("en-US", "es-US"):
+        lines = (ROOT / "prompts" / f"{language}.yaml").read_text(encoding="utf-8").splitlines()
+        keyed = {line.split(":", 1)[0].strip(): line for line in lines if line.startswith("  car_")}
+        for key in cars.prompt_keys():
+            assert "   # [" in keyed[key], (language, key)
+        at = [i for i, line in enumerate(lines) if line.split(":", 1)[0].strip() in cars.prompt_keys()]
+        block = lines[at[0]:at[-1] + 1]
+        assert all(not line.strip() or line.lstrip().startswith(("#", "car_")) for line in block), language
