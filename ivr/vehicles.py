@@ -267,9 +267,10 @@ def needs_hand_first(vehicles: Vehicles, entry: Entry, connector: str | None = N
 
 def tips_for(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None,
              charging_stopped: bool) -> tuple[str, ...]:
-    """The prompt keys to say for this car, in the safe order: hand on the handle first (a
-    short relock window), the unlock tips, the charge-port lock setting, scheduled charging,
-    the don'ts, then, only once charging has stopped, the manual release (where it is and its
+    """The prompt keys to say for this car, in the safe order: the settings that hold the plug
+    (the charge-port lock, scheduled charging: once off, nothing locks it again), hand on the
+    handle first (a short relock window), the unlock tips, the don'ts, then, only once
+    charging has stopped, the manual release (where it is and its
     steps; for a car without one, that it has none and the offer of a person). A station-side
     lock (CHAdeMO) gets nothing: no car's tip frees it. An unknown car: the owner's manual."""
     if connector in STATION_SIDE:
@@ -277,12 +278,12 @@ def tips_for(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None,
     if not isinstance(entry, Entry):
         return (vehicles.common["unknown"],)
     keys: list[str] = []
-    if needs_hand_first(vehicles, entry, connector):
-        keys.append(vehicles.common["hand_first"])
-    keys += [f.key for f in entry.tips if f.key and f.applies_to(connector)]
     for fact in (entry.port_lock_setting, entry.scheduled_charging):
         if fact and fact.key and fact.applies_to(connector):
             keys.append(fact.key)
+    if needs_hand_first(vehicles, entry, connector):
+        keys.append(vehicles.common["hand_first"])
+    keys += [f.key for f in entry.tips if f.key and f.applies_to(connector)]
     keys += [f.key for f in entry.dont if f.key and f.applies_to(connector)]
     release = entry.release
     if charging_stopped and release is not None and release.where.applies_to(connector):
