@@ -10,7 +10,9 @@ optional columns: car, the display name expected or '-' for none, and adapter, 1
 an empty column is not checked, and a row is right only when they match too), the shared
 development set ../shared/utterances/dev.tsv (utterance, intent; the question is implied
 by the intent, and commands/unclear rows are tried under every kind of question), and
-the recogniser fixtures tests/data/asr_transcripts.tsv (bench/asr/make_fixtures.py).
+the recogniser fixtures tests/data/asr_transcripts.tsv (bench/asr/make_fixtures.py), and the
+spoken car names of issue 15, tests/data/cars.tsv and cars_heldout.tsv (name, the entry of
+flows/vehicles.yaml or "unknown"; targets: 95% right, none matched to a wrong entry).
 
 Dangerous errors: a still_stuck answer taken as released; any other non-release answer
 taken as a *certain* release; a hazard missed; damage missed (read as anything but damage
@@ -43,6 +45,9 @@ HELDOUT2_ES = REPO / "tests" / "data" / "heldout2_es.tsv"
 PROMPTS_ES = REPO / "prompts" / "es-US.yaml"
 DEV = REPO.parent / "shared" / "utterances" / "dev.tsv"
 ASR = REPO / "tests" / "data" / "asr_transcripts.tsv"
+CARS = REPO / "tests" / "data" / "cars.tsv"
+CARS_HELDOUT = REPO / "tests" / "data" / "cars_heldout.tsv"    # written after the matcher
+VEHICLES = REPO / "flows" / "vehicles.yaml"
 CONFIDENCE = 0.9  # pessimistic: as if the recogniser were sure of what it wrote
 
 
@@ -223,6 +228,49 @@ def report_asr(verbose: bool) -> bool:
     return not danger
 
 
+def load_cars(path: Path = CARS) -> list[tuple[str, str]]:
+    """(what was heard, the entry expected or 'unknown') of the labelled car names."""
+    rows = read_rows(path)
+    if rows and rows[0][:2] == ["spoken", "expected"]:
+        rows = rows[1:]
+    return [(r[0], r[1].strip()) for r in rows]
+
+
+def report_cars(verbose: bool, path: Path = CARS) -> bool:
+    """Issue 15: a car name matched to its entry, or 'unknown'; never to another car's entry."""
+    if not (path.exists() and VEHICLES.exists()):
+        print(f"== car names: {path.name} or flows/vehicles.yaml not found, skipped")
+        return True
+    import time
+
+    from ivr.call import vehicles
+    data = content.load_vehicles(VEHICLES)
+    rows = load_cars(path)
+    per, wrong, misses = defaultdict(Counter), [], []
+    start = time.perf_counter()
+    for spoken, expected in rows:
+        got = vehicles.match(data, spoken).id
+        per[expected]["n"] += 1
+        per[expected]["ok"] += got == expected
+        if got != expected:
+            (misses if got == "unknown" else wrong).append((spoken, expected, got))
+    per_name = (time.perf_counter() - start) / len(rows)
+    ok = sum(c["ok"] for c in per.values())
+    print(f"== car names (tests/data/{path.name} against flows/vehicles.yaml): {len(rows)} names")
+    for entry in sorted(per):
+        c = per[entry]
+        print(f"  {entry:22} {c['ok']:4}/{c['n']:<4} {100 * c['ok'] / c['n']:6.1f}%")
+    print(f"  {'OVERALL':22} {ok:4}/{len(rows):<4} {100 * ok / len(rows):6.1f}%")
+    print(f"  matched to a wrong entry: {len(wrong)}; left unknown: {len(misses)}; "
+          f"{per_name * 1e6:.0f} µs per name")
+    for w in wrong:
+        print("    WRONG", w)
+    if verbose:
+        for m in misses:
+            print("    miss", m)
+    return ok / len(rows) >= 0.95 and not wrong
+
+
 def report_speed(rounds: int = 5) -> None:
     """Time per utterance, English rules vs a vocabulary read (after a warm-up pass)."""
     import time
@@ -262,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("== dev set: not found at ../shared/utterances/dev.tsv, skipped")
     good &= report_asr(args.verbose)
+    good &= report_cars(args.verbose)
+    good &= report_cars(args.verbose, CARS_HELDOUT)
     report_speed()
     print("targets met" if good else "TARGETS MISSED")
     return 0 if good else 1

@@ -12,9 +12,11 @@ from pathlib import Path
 from ivr.call import escalation as escalation_module
 from ivr.call import flow as flow_module
 from ivr.call import station, understanding
+from ivr.call import vehicles as vehicles_module
 from ivr.call.engine import Engine
 from ivr.call.escalation import Escalation
 from ivr.call.flow import Flow
+from ivr.call.vehicles import Vehicles
 from ivr.content import lint
 from ivr.content.yamlfile import load as load_yaml
 from ivr.language import prompts
@@ -40,11 +42,29 @@ class Content:
     engine: Engine
     default_language: str
     escalation: Escalation = escalation_module.DEFAULT
+    vehicles: Vehicles | None = None      # flows/vehicles.yaml: the cars' tips (issue 15)
 
 
 def load_flow(path: Path) -> Flow:
     """flows/<name>.yaml."""
     return flow_module.parse(load_yaml(path), str(path))
+
+
+VEHICLES_FILE = "vehicles.yaml"
+
+
+def vehicles_path(flows_dir: Path) -> Path:
+    """The cars' file: the flows folder's own, else the shipped one (an operator's folder
+    holding only its flow still has the cars, and the car_ prompts stay in use)."""
+    package = Path(__file__).resolve().parents[1]          # ivr/
+    candidates = (flows_dir / VEHICLES_FILE, package.parent / "flows" / VEHICLES_FILE,
+                  package / "_flows" / VEHICLES_FILE)
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+def load_vehicles(path: Path) -> Vehicles:
+    """flows/vehicles.yaml: each car's stuck-plug facts, with their sources (issue 15)."""
+    return vehicles_module.parse(load_yaml(path), str(path))
 
 
 def load_escalation(path: Path) -> Escalation:
@@ -89,14 +109,16 @@ def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
         flow = load_flow(path)
         catalogs = load_prompts(prompts_dir)
         escalation = load_escalation(flows_dir / "escalation.yaml")
+        vehicles = load_vehicles(vehicles_path(flows_dir))
     except SourceError as exc:
         raise ContentError([exc]) from None
     if default_language not in catalogs:
         raise ContentError([f"{prompts_dir}: no prompts for the default language {default_language}"])
     english = _english(catalogs, prompts_dir)
-    problems = lint.check(flow, catalogs)
+    problems = lint.check(flow, catalogs, vehicles)
     problems += [lint.Problem(flow.path, 1, problem) for problem in station.settings_problems(flow.settings)]
     if problems:
         raise ContentError(problems)
     understanding.use_english(english)
-    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation)
+    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation,
+                   vehicles)

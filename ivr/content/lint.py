@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ivr.call import station
+from ivr.call import vehicles as vehicles_module
 from ivr.call.flow import ANSWERS, Flow
 from ivr.language.prompts import SYSTEM_KEYS, Catalog
 
@@ -32,7 +33,9 @@ def used_prompt_keys(flow: Flow) -> set[str]:
     return keys
 
 
-def check(flow: Flow, catalogs: Mapping[str, Catalog]) -> list[Problem]:
+def check(flow: Flow, catalogs: Mapping[str, Catalog], vehicles=None) -> list[Problem]:
+    """Every problem of the flow and its prompts; with `vehicles` (flows/vehicles.yaml),
+    its problems too, and the prompt keys it says count as used."""
     problems: list[Problem] = []
     problems += _targets(flow)
     if problems:  # graph checks need every target to exist
@@ -44,7 +47,9 @@ def check(flow: Flow, catalogs: Mapping[str, Catalog]) -> list[Problem]:
     problems += _say_loops(flow)
     problems += _unanswered(flow)
     problems += _station_point(flow)
-    problems += _prompts(flow, catalogs)
+    problems += _prompts(flow, catalogs, vehicles.prompt_keys() if vehicles else frozenset())
+    if vehicles is not None:
+        problems += [Problem(*p) for p in vehicles_module.problems(vehicles, catalogs)]
     problems += _variants(flow, catalogs)
     problems += _word_answers(flow, catalogs)
     return sorted(set(problems))
@@ -206,7 +211,9 @@ def _word_answers(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Probl
                                    f"and words.{node.id}.{answer} is missing in {language} ({catalog.path})")
 
 
-def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
+def _prompts(flow: Flow, catalogs: Mapping[str, Catalog], also_used: frozenset = frozenset()) -> Iterable[Problem]:
+    """`also_used`: keys said outside the flow (the cars' tips): never "never used", and
+    checked in every language by the vehicles' own check."""
     needed: dict[str, str | None] = {}
     for node in flow.nodes.values():
         for key in node.prompt_keys():
@@ -224,7 +231,8 @@ def _prompts(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:
                 where = f"node {node_id!r}: " if node_id else ""
                 line = flow[node_id].line if node_id else 1
                 yield Problem(flow.path, line, f"{where}prompt {key!r} is missing in {language} ({catalog.path})")
-        for key in sorted(k for k in set(catalog.texts) - set(needed) if k.split("@", 1)[0] not in needed):
+        for key in sorted(k for k in set(catalog.texts) - set(needed) - also_used
+                          if k.split("@", 1)[0] not in needed):
             yield Problem(catalog.path, catalog.lines.get(key, 1), f"prompt {key!r} is never used by the flow")
         labelled = {n.id for n in flow.nodes.values() if n.step}
         for node_id in sorted(set(catalog.steps) - labelled):

@@ -136,8 +136,9 @@ def lint(flow_name: str) -> None:
             click.echo(str(problem), err=True)
         sys.exit(1)
     questions = sum(1 for n in loaded.flow.nodes.values() if n.kind == "ask")
+    cars = f"; {len(loaded.vehicles.entries)} cars in {loaded.vehicles.path}" if loaded.vehicles else ""
     click.echo(f"ok: {loaded.flow.path}: {len(loaded.flow.nodes)} nodes, {questions} questions; "
-               f"prompts in {', '.join(sorted(loaded.catalogs))}")
+               f"prompts in {', '.join(sorted(loaded.catalogs))}{cars}")
 
 
 # -- operators' tools: the call records, the flow diagram, the Twilio number --------
