@@ -1,0 +1,222 @@
+"""The station back end's tables, on `ivr.db.metadata` (migration 0005).
+
+- `ocpi_state`: small named values every worker shares: the CPO's module
+  endpoints (discovered from its version details), the sync cursor, the tokens
+  of the credentials handshake.
+- `station_evses`: the local index of the CPO's EVSEs, keyed for a label lookup,
+  so a webhook never pages through Locations.
+- `station_commands`: each command sent, under its unguessable id (the last
+  segment of its `response_url`); the CommandResult is written here by whichever
+  worker receives it, and read by whichever worker the caller's wait lands on.
+- `station_actions`: every lookup and command of a call (keyed by CallSid):
+  what, when, the result, how long, and the session stopped, for refunds.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+
+from sqlalchemy import (Column, DateTime, Float, Index, Integer, String, Table, Text, delete, select,
+                        update)
+from sqlalchemy.engine import Engine
+
+from .. import db
+from ..db import metadata
+
+log = logging.getLogger("ivr.ocpi")
+
+ocpi_state = Table(
+    "ocpi_state", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+station_evses = Table(
+    "station_evses", metadata,
+    Column("location_id", String(36), primary_key=True),
+    Column("evse_uid", String(36), primary_key=True),
+    Column("evse_id", String(48)),
+    Column("physical_reference", String(16)),
+    Column("evse_key", String(48)),          # label_key(evse_id)
+    Column("reference_key", String(16)),     # label_key(physical_reference)
+    Column("status", String(16), nullable=False),
+    Column("connectors", Text, nullable=False),  # JSON: [{id, standard, format, power_type}]
+    Column("last_updated", DateTime(timezone=True)),
+    Column("synced_at", DateTime(timezone=True), nullable=False),
+    Index("ix_station_evses_evse_key", "evse_key"),
+    Index("ix_station_evses_reference_key", "reference_key"),
+)
+
+station_commands = Table(
+    "station_commands", metadata,
+    Column("id", String(64), primary_key=True),          # the response_url's secret segment
+    Column("call_sid", String(64), index=True),
+    Column("command", String(32), nullable=False),
+    Column("location_id", String(36)),
+    Column("evse_uid", String(36)),
+    Column("connector_id", String(36)),
+    Column("session_id", String(36)),
+    Column("response", String(32)),      # the synchronous CommandResponse result
+    Column("timeout_s", Integer),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("deadline", Float),           # epoch seconds: no result by then is TIMEOUT
+    Column("result", String(32)),        # the asynchronous CommandResult, first one wins
+    Column("result_message", String(500)),
+    Column("result_at", DateTime(timezone=True)),
+    Column("results_received", Integer, nullable=False, default=0),
+)
+
+station_actions = Table(
+    "station_actions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_sid", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(24), nullable=False),   # lookup, status, stop_session, unlock_connector, result
+    Column("target", String(64)),                   # the label heard, or location/evse
+    Column("session_id", String(36)),
+    Column("command_id", String(64)),
+    Column("outcome", String(16), nullable=False),  # an Outcome value
+    Column("detail", String(200)),
+    Column("duration_ms", Integer),
+    Index("ix_station_actions_call_sid", "call_sid"),
+    Index("ix_station_actions_at", "at"),
+)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# -- shared named values ---------------------------------------------------------------
+
+def get_state(engine: Engine, name: str):
+    with engine.connect() as conn:
+        value = conn.execute(select(ocpi_state.c.value).where(ocpi_state.c.name == name)).scalar()
+    return None if value is None else json.loads(value)
+
+
+def set_state(engine: Engine, name: str, value) -> None:
+    encoded = json.dumps(value, sort_keys=True)
+    with engine.begin() as conn:
+        done = conn.execute(update(ocpi_state).where(ocpi_state.c.name == name)
+                            .values(value=encoded, updated_at=db.now())).rowcount
+        if not done:
+            conn.execute(db._insert(conn, ocpi_state).values(name=name, value=encoded, updated_at=db.now()))
+
+
+def drop_state(engine: Engine, name: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(ocpi_state).where(ocpi_state.c.name == name))
+
+
+# -- the EVSE index --------------------------------------------------------------------
+
+def upsert_evses(engine: Engine, rows: list[dict]) -> int:
+    """Insert or replace EVSEs by (location_id, evse_uid); returns how many."""
+    if not rows:
+        return 0
+    synced = db.now()
+    with engine.begin() as conn:
+        for row in rows:
+            values = {**row, "synced_at": synced}
+            key = (station_evses.c.location_id == row["location_id"]) & (station_evses.c.evse_uid == row["evse_uid"])
+            changed = conn.execute(update(station_evses).where(key).values(**values)).rowcount
+            if not changed:
+                conn.execute(db._insert(conn, station_evses).values(**values))
+    return len(rows)
+
+
+def evses_by_key(engine: Engine, key: str) -> list[dict]:
+    """EVSEs whose evse_id or physical_reference has this label key (REMOVED ones left out)."""
+    if not key:
+        return []
+    c = station_evses.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(station_evses).where((c.evse_key == key) | (c.reference_key == key))
+                            .where(c.status != "REMOVED")
+                            .order_by(c.location_id, c.evse_uid)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def evse_row(engine: Engine, location_id: str, evse_uid: str) -> dict | None:
+    c = station_evses.c
+    with engine.connect() as conn:
+        row = conn.execute(select(station_evses).where(c.location_id == location_id, c.evse_uid == evse_uid)
+                           ).mappings().first()
+    return None if row is None else dict(row)
+
+
+def count_evses(engine: Engine) -> int:
+    from sqlalchemy import func
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(station_evses)).scalar() or 0
+
+
+def some_evses(engine: Engine, limit: int = 5) -> list[dict]:
+    c = station_evses.c
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(station_evses).order_by(c.location_id, c.evse_uid)
+                                              .limit(limit)).mappings()]
+
+
+# -- commands --------------------------------------------------------------------------
+
+def add_command(engine: Engine, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(station_commands.insert().values(sent_at=db.now(), results_received=0, **values))
+
+
+def command_answered(engine: Engine, command_id: str, response: str, timeout_s: int | None,
+                     deadline: float | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(station_commands).where(station_commands.c.id == command_id)
+                     .values(response=response, timeout_s=timeout_s, deadline=deadline))
+
+
+def command_row(engine: Engine, command_id: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(station_commands).where(station_commands.c.id == command_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def record_result(engine: Engine, command_id: str, result: str, message: str | None) -> str:
+    """Store a CommandResult: 'stored' (the first), 'repeated' (again: kept as it
+    was, counted), or 'unknown' (no such command). One conditional UPDATE, so two
+    workers receiving two posts at once cannot both win."""
+    c = station_commands.c
+    with engine.begin() as conn:
+        first = conn.execute(update(station_commands).where(c.id == command_id, c.result.is_(None))
+                             .values(result=result[:32], result_message=(message or None) and message[:500],
+                                     result_at=db.now(), results_received=c.results_received + 1)).rowcount
+        if first:
+            return "stored"
+        again = conn.execute(update(station_commands).where(c.id == command_id)
+                             .values(results_received=c.results_received + 1)).rowcount
+    return "repeated" if again else "unknown"
+
+
+# -- what a call did --------------------------------------------------------------------
+
+def record_action(engine: Engine, call_sid: str | None, action: str, outcome: str, *, target: str | None = None,
+                  session_id: str | None = None, command_id: str | None = None, detail: str = "",
+                  duration_ms: int | None = None) -> None:
+    """Best effort, like every record of a call: a failure is logged, never raised."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(station_actions.insert().values(
+                call_sid=call_sid, at=db.now(), action=action[:24], outcome=str(outcome)[:16],
+                target=(target or None) and target[:64], session_id=session_id and session_id[:36],
+                command_id=command_id, detail=(detail or None) and detail[:200], duration_ms=duration_ms))
+    except Exception as exc:  # noqa: BLE001 - a record must never break a call
+        log.error("call %s: station action not recorded (%s)", call_sid, db.describe(exc))
+
+
+def actions_of(engine: Engine, call_sid: str) -> list[dict]:
+    c = station_actions.c
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(station_actions).where(c.call_sid == call_sid)
+                                              .order_by(c.id)).mappings()]
