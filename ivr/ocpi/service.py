@@ -68,6 +68,8 @@ def evse_rows(location: dict) -> list[dict]:
             "location_id": location_id, "evse_uid": str(evse["uid"])[:36],
             "evse_id": evse_id and str(evse_id)[:48], "physical_reference": reference and str(reference)[:16],
             "evse_key": label_key(evse_id)[:48] or None, "reference_key": label_key(reference)[:16] or None,
+            "outlet_key": label_key(str(evse_id).rsplit("*", 1)[1])[:48] or None
+            if evse_id and "*" in str(evse_id) else None,
             "status": str(evse.get("status") or "UNKNOWN")[:16], "connectors": json.dumps(connectors),
             "last_updated": _parse_time(evse.get("last_updated")) or _parse_time(location.get("last_updated")),
         })

@@ -41,12 +41,14 @@ station_evses = Table(
     Column("physical_reference", String(16)),
     Column("evse_key", String(48)),          # label_key(evse_id)
     Column("reference_key", String(16)),     # label_key(physical_reference)
+    Column("outlet_key", String(48)),        # the eMI3 ID's last part: "E12345" of "US*CPO*E12345"
     Column("status", String(16), nullable=False),
     Column("connectors", Text, nullable=False),  # JSON: [{id, standard, format, power_type}]
     Column("last_updated", DateTime(timezone=True)),
     Column("synced_at", DateTime(timezone=True), nullable=False),
     Index("ix_station_evses_evse_key", "evse_key"),
     Index("ix_station_evses_reference_key", "reference_key"),
+    Index("ix_station_evses_outlet_key", "outlet_key"),
 )
 
 station_commands = Table(
@@ -131,12 +133,13 @@ def upsert_evses(engine: Engine, rows: list[dict]) -> int:
 
 
 def evses_by_key(engine: Engine, key: str) -> list[dict]:
-    """EVSEs whose evse_id or physical_reference has this label key (REMOVED ones left out)."""
+    """EVSEs whose evse_id, physical_reference, or the last part of an eMI3 evse_id
+    ("E12345" of "US*CPO*E12345") has this label key (REMOVED ones left out)."""
     if not key:
         return []
     c = station_evses.c
     with engine.connect() as conn:
-        rows = conn.execute(select(station_evses).where((c.evse_key == key) | (c.reference_key == key))
+        rows = conn.execute(select(station_evses).where((c.evse_key == key) | (c.reference_key == key) | (c.outlet_key == key))
                             .where(c.status != "REMOVED")
                             .order_by(c.location_id, c.evse_uid)).mappings().all()
     return [dict(r) for r in rows]

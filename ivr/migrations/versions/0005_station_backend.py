@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("physical_reference", sa.String(16)),
         sa.Column("evse_key", sa.String(48)),
         sa.Column("reference_key", sa.String(16)),
+        sa.Column("outlet_key", sa.String(48)),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("connectors", sa.Text, nullable=False),
         sa.Column("last_updated", sa.DateTime(timezone=True)),
@@ -40,6 +41,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_station_evses_evse_key", "station_evses", ["evse_key"])
     op.create_index("ix_station_evses_reference_key", "station_evses", ["reference_key"])
+    op.create_index("ix_station_evses_outlet_key", "station_evses", ["outlet_key"])
     op.create_table(
         "station_commands",
         sa.Column("id", sa.String(64), primary_key=True),
