@@ -329,3 +329,10 @@ def configure_number(number: str, base_url: str, station: str | None) -> None:
         click.echo(f"{compact}: already set, nothing changed")
     for change in changes:
         click.echo(f"{compact}: {change.field}: {change.before or '(none)'} -> {change.after}")
+
+
+# The station back end's commands (issue 14): ivr/ocpi/cli.py.
+from .ocpi.cli import ocpi as _ocpi, stations as _stations  # noqa: E402
+
+main.add_command(_ocpi)
+main.add_command(_stations)
