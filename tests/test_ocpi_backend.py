@@ -256,3 +256,29 @@ def test_without_a_public_url_no_command_is_sent(backend, cpo, line):
     app = line.app(IVR_PUBLIC_URL="")
     state = backend_of(app).stop_session(backend.find_evse("E12345").evse, "SES-1")
     assert state.outcome is Outcome.DOWN and cpo.read("commands") == []
+
+
+def test_an_operators_own_back_end_is_named_in_the_environment(env):
+    from ivr.ocpi.custom import CsmsBackend
+    extra = {**env, "IVR_STATION_BACKEND": "ivr.ocpi.custom:CsmsBackend"}
+    app = create_app(extra)
+    init_app(app, extra)
+    backend = backend_of(app)
+    assert isinstance(backend, CsmsBackend) and isinstance(backend, StationBackend)
+    assert backend.find_evse("E1").outcome is Outcome.UNKNOWN
+    app.extensions["ivr"].recorder.engine.dispose()
+
+
+@pytest.mark.parametrize("setting, words", [
+    ({"IVR_STATION_BACKEND": "ocpi"}, "IVR_OCPI_VERSIONS_URL"),
+    ({"IVR_STATION_BACKEND": "nosuch.module:X"}, "cannot be loaded"),
+    ({"IVR_STATION_BACKEND": "builtins:slice"}, "lacks the StationBackend methods"),
+    ({"IVR_STATION_BACKEND": "soap"}, "expected none, ocpi"),
+    ({"IVR_OCPI_VERSIONS_URL": "http://x/v", "IVR_STATION_TIMEOUT": "14"}, "Twilio waits 15 s"),
+])
+def test_a_wrong_back_end_setting_stops_start_up_with_its_name(env, setting, words):
+    from ivr.config import ConfigError
+    app = create_app(env)
+    with pytest.raises(ConfigError, match=words):
+        init_app(app, {**env, **setting})
+    app.extensions["ivr"].recorder.engine.dispose()

@@ -382,7 +382,7 @@ def from_env(env: Mapping[str, str], engine: Engine) -> StationBackend:
         module_name, _, class_name = kind.partition(":")
         try:
             backend = getattr(importlib.import_module(module_name), class_name)(env, engine)
-        except (ImportError, AttributeError) as exc:
+        except (ImportError, AttributeError, TypeError) as exc:
             raise ConfigError(f"IVR_STATION_BACKEND={kind!r} cannot be loaded ({exc})") from None
         if not isinstance(backend, StationBackend):
             raise ConfigError(f"IVR_STATION_BACKEND={kind!r} lacks the StationBackend methods")
