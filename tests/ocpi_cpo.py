@@ -147,7 +147,8 @@ def check_shape(kind: str, body) -> str | None:
     return None
 
 
-def make_app(token_c: str | None, token_a: str | None, line_token: str | None = None) -> Flask:
+def make_app(token_c: str | None, token_a: str | None, line_token: str | None = None,
+             ocpp: bool = False) -> Flask:
     app = Flask(__name__)
     lock = threading.Lock()
     state = {
@@ -280,9 +281,42 @@ def make_app(token_c: str | None, token_a: str | None, line_token: str | None = 
             time.sleep(scenario["stall"])
         response = {"result": scenario["response"], "timeout": scenario["timeout"]}
         if scenario["response"] == "ACCEPTED":
-            threading.Thread(target=post_results, args=(body["response_url"], scenario, command, body),
+            target = through_charger if site is not None else post_results
+            threading.Thread(target=target, args=(body["response_url"], scenario, command, body),
                              daemon=True).start()
         return envelope(response)
+
+    # -- with --ocpp: the charger behind the CPO decides, over OCPP 1.6J --------------------
+
+    site = None
+    stopping: dict = {}        # transaction id -> (response_url, scenario, body), until StopTransaction
+
+    def transaction_of(session_id: str) -> int:
+        return 1000 + sum(ord(ch) for ch in session_id)
+
+    def through_charger(url, scenario, command, body):
+        try:
+            if command == "STOP_SESSION":
+                tx = transaction_of(body["session_id"])
+                stopping[tx] = (url, scenario, body)
+                if site.remote_stop(tx) != "Accepted":
+                    stopping.pop(tx, None)
+                    post_results(url, {**scenario, "delay": 0, "result": "REJECTED"}, command, body)
+                return             # the CommandResult goes when StopTransaction comes
+            status = site.unlock(int(body["connector_id"]))
+            post_results(url, {**scenario, "delay": 0, "result": UNLOCK_RESULTS[status]}, command, body)
+        except Exception:          # the charger never answered: the CPO says so
+            post_results(url, {**scenario, "delay": 0, "result": "TIMEOUT"}, command, body)
+
+    def stopped(transaction_id: int) -> None:
+        waiting = stopping.pop(transaction_id, None)
+        if waiting:
+            url, scenario, body = waiting
+            post_results(url, {**scenario, "delay": 0, "result": "ACCEPTED"}, "STOP_SESSION", body)
+
+    if ocpp:
+        from ocpp_charger import UNLOCK_RESULTS, OcppSite
+        site = OcppSite(stopped)
 
     def post_results(url, scenario, command, body):
         time.sleep(scenario["delay"])
@@ -339,6 +373,8 @@ def make_app(token_c: str | None, token_a: str | None, line_token: str | None = 
             for key, value in changes.items():
                 if key == "command":
                     state["command"].update(value)
+                elif key == "charger":
+                    site.behaviour.update(value)
                 elif key == "tokens":
                     state["tokens"] = set(value)
                 else:
@@ -359,6 +395,10 @@ def make_app(token_c: str | None, token_a: str | None, line_token: str | None = 
             state["locations"].append(loc)
         return jsonify(ok=True)
 
+    @app.get("/_control/ocpp")
+    def ocpp_log():
+        return jsonify([list(entry) for entry in site.log] if site else [])
+
     @app.get("/_control/<name>")
     def read(name):
         value = state.get(name)
@@ -372,8 +412,9 @@ def main() -> None:
     parser.add_argument("--token", help="a token agreed out of band (as TOKEN_C)")
     parser.add_argument("--token-a", help="TOKEN_A for the credentials handshake")
     parser.add_argument("--line-token", help="the token the line accepts, agreed out of band")
+    parser.add_argument("--ocpp", action="store_true", help="a charge point behind the CPO, over OCPP 1.6J")
     args = parser.parse_args()
-    app = make_app(args.token, args.token_a, args.line_token)
+    app = make_app(args.token, args.token_a, args.line_token, args.ocpp)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     print(f"port {server.server_port}", flush=True)
     server.serve_forever()
