@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import threading
 import time
+import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
@@ -100,6 +102,14 @@ class OcpiBackend:
         self._last_refresh = 0.0
         self._lock = threading.Lock()
         self._client: OcpiClient | None = None
+        # gunicorn forks the workers from a preloaded master: a worker opens its own
+        # HTTP connections, never the master's pooled ones.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (ref() and ref()._forget_connections()))
+
+    def _forget_connections(self) -> None:
+        self._client = None
+        self._lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------------
 
