@@ -191,6 +191,9 @@ def make_app(token_c: str | None, token_a: str | None, line_token: str | None = 
                               "request_id": request.headers.get("X-Request-ID"),
                               "correlation_id": request.headers.get("X-Correlation-ID"),
                               "query": request.query_string.decode()})
+        for name in ("X-Request-ID", "X-Correlation-ID"):
+            if not request.headers.get(name):
+                state["violations"].append(f"{request.method} {request.path}: no {name}")
         token = presented()
         allowed = set(state["tokens"])
         if request.path.startswith(("/ocpi/versions", "/ocpi/2.2.1/credentials")) or request.path == "/ocpi/2.2.1":
@@ -351,9 +354,15 @@ def make_app(token_c: str | None, token_a: str | None, line_token: str | None = 
         try:
             versions = requests.get(body["url"], headers=auth, timeout=5).json()["data"]
             url = next(v["url"] for v in versions if v["version"] == "2.2.1")
-            endpoints = requests.get(url, headers=auth, timeout=5).json()["data"]["endpoints"]
+            details = requests.get(url, headers=auth, timeout=5).json()
+            endpoints = details["data"]["endpoints"]
         except (requests.RequestException, KeyError, StopIteration, ValueError, TypeError):
             return envelope(code=3001, message="Cannot read the client's versions", http=200)
+        if details.get("status_code") != 1000 or "timestamp" not in details or details["data"].get("version") != "2.2.1":
+            state["violations"].append("the line's version details: not a 2.2.1 envelope")
+        for endpoint in endpoints:
+            if set(endpoint) != {"identifier", "role", "url"} or endpoint["role"] not in ("SENDER", "RECEIVER"):
+                state["violations"].append(f"the line's endpoint {endpoint}: not an Endpoint object")
         token_c = secrets.token_urlsafe(24)
         with lock:
             state["tokens"].add(token_c)
