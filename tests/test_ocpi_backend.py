@@ -282,3 +282,16 @@ def test_a_wrong_back_end_setting_stops_start_up_with_its_name(env, setting, wor
     with pytest.raises(ConfigError, match=words):
         init_app(app, {**env, **setting})
     app.extensions["ivr"].recorder.engine.dispose()
+
+
+def test_inside_a_webhook_the_back_end_ends_before_twilios_fifteen_seconds(backend, cpo):
+    from ivr import deadline
+    evse = backend.find_evse("E12345").evse
+    cpo.control(stall_reads=6)
+    deadline._started.set(time.monotonic() - 11.0)      # the webhook is 11 s old: 1 s left of 12
+    try:
+        started = time.monotonic()
+        assert backend.status(evse).outcome is Outcome.TIMEOUT
+        assert time.monotonic() - started < 1.5
+    finally:
+        deadline.stop()

@@ -20,6 +20,7 @@ from typing import Mapping
 from sqlalchemy.engine import Engine
 
 from . import store
+from .. import deadline
 from .backend import (DEFAULT_TIMEOUT, MAX_COMMAND_WAIT, MAX_TIMEOUT, Command, CommandState, Connector, Evse,
                       Lookup, NoBackend, Outcome, Session, StationBackend, StationStatus, Timer, label_key)
 from .client import Budget, OcpiClient, OcpiError
@@ -28,6 +29,9 @@ log = logging.getLogger("ivr.ocpi")
 
 # Inside a webhook a miss refreshes the index with date_from: a page or two of recent
 # changes, never the whole CPO; and at most once a minute per process.
+# However much IVR_STATION_TIMEOUT allows, a back-end call inside a webhook ends by
+# this many seconds after the webhook arrived (Twilio gives up at 15).
+WEBHOOK_CAP_S = 12.0
 REFRESH_PAGES = 2
 REFRESH_EVERY_S = 60.0
 SESSION_PAGES = 5
@@ -157,6 +161,15 @@ class OcpiBackend:
             raise OcpiError(Outcome.DOWN, f"the CPO's OCPI {name} module is missing from its version details")
         return url
 
+    def budget(self) -> Budget:
+        """IVR_STATION_TIMEOUT, or what is left of the webhook's 12 s if that is less
+        (two back-end calls in one webhook cannot add up past Twilio's 15 s)."""
+        seconds = self.timeout
+        started = deadline._started.get()   # the webhook's clock (ivr/deadline.py), None outside one
+        if started is not None:
+            seconds = min(seconds, WEBHOOK_CAP_S - (time.monotonic() - started))
+        return Budget(max(seconds, 0.0))
+
     def response_url(self, command: str, command_id: str) -> str:
         return f"{self.public_url}/ocpi/2.2.1/commands/{command}/{command_id}"
 
@@ -202,7 +215,7 @@ class OcpiBackend:
         refreshed = ""
         if not rows and self._may_refresh():
             try:
-                self.sync(budget=Budget(self.timeout), max_pages=REFRESH_PAGES)
+                self.sync(budget=self.budget(), max_pages=REFRESH_PAGES)
                 rows = store.evses_by_key(self.engine, key)
             except OcpiError as exc:
                 refreshed = f"; the refresh failed: {exc.detail}"
@@ -230,7 +243,7 @@ class OcpiBackend:
     def status(self, evse: Evse, *, call_sid: str | None = None) -> StationStatus:
         timer = Timer()
         try:
-            result = self._status(evse, Budget(self.timeout))
+            result = self._status(evse, self.budget())
         except OcpiError as exc:
             result = StationStatus(exc.outcome, detail=exc.detail)
         except Exception as exc:  # noqa: BLE001 - never into a call
@@ -298,7 +311,7 @@ class OcpiBackend:
         except Exception as exc:  # noqa: BLE001 - without the row its result could not be read
             return CommandState(Outcome.DOWN, command=command.value,
                                 detail=f"the command could not be recorded ({type(exc).__name__}); not sent")
-        budget = Budget(self.timeout)
+        budget = self.budget()
         try:
             answer = self.client().command(self.module("commands", budget), command.value, body, budget)
         except OcpiError as exc:
