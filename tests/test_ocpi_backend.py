@@ -295,3 +295,23 @@ def test_inside_a_webhook_the_back_end_ends_before_twilios_fifteen_seconds(backe
         assert time.monotonic() - started < 1.5
     finally:
         deadline.stop()
+
+
+def test_the_figures_count_stops_that_freed_a_call_and_the_stations_called_about(backend, cpo):
+    from ivr import db
+    engine = backend.engine
+    recorder = db.Recorder(engine)
+    for sid in ("CA-a", "CA-b", "CA-c"):
+        recorder.call_started(sid, None, None, "en-US")
+    evse = backend.find_evse("E12345", call_sid="CA-a").evse
+    backend.find_evse("E 12345", call_sid="CA-b")
+    backend.find_evse("EA222", call_sid="CA-c")
+    freed = backend.stop_session(evse, "SES-1", call_sid="CA-a")
+    cpo.control(command={"response": "REJECTED"})
+    backend.stop_session(evse, "SES-1", call_sid="CA-b")
+    assert wait_for(lambda: backend.command(freed.command_id).outcome is Outcome.OK)
+    recorder.outcome("CA-a", "released")
+    figures = store.figures(engine)
+    assert figures["commands"]["STOP_SESSION"] == {"sent": 2, "succeeded": 1, "failed": 1, "timed_out": 0,
+                                                   "pending": 0, "calls_freed": 1}
+    assert figures["stations"][:2] == [{"label": "E12345", "calls": 2}, {"label": "EA222", "calls": 1}]

@@ -223,3 +223,49 @@ def actions_of(engine: Engine, call_sid: str) -> list[dict]:
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(select(station_actions).where(c.call_sid == call_sid)
                                               .order_by(c.id)).mappings()]
+
+
+# -- figures for `ivr report` and the dashboard ------------------------------------------
+
+def figures(engine: Engine, since: datetime | None = None) -> dict:
+    """What the station back end did, for the reports: per command, how many were sent,
+    succeeded, failed (rejected, unknown, down) or timed out, and how many calls a
+    successful one freed (the call ended `released`); and the stations (labels looked up)
+    that get the most calls, a maintenance signal."""
+    import time as _time
+
+    from sqlalchemy import func
+    c, a = station_commands.c, station_actions.c
+    query = select(c.command, c.call_sid, c.response, c.result, c.deadline)
+    if since is not None:
+        query = query.where(c.sent_at >= since)
+    released = select(db.calls.c.call_sid).where(db.calls.c.outcome == "released")
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        freed_calls = set(conn.execute(released.where(db.calls.c.call_sid.in_(
+            {r.call_sid for r in rows if r.result == "ACCEPTED" and r.call_sid}))).scalars()) if rows else set()
+        lookups = select(a.target, func.count(func.distinct(a.call_sid)).label("calls")) \
+            .where(a.action == "lookup", a.outcome == "ok")
+        if since is not None:
+            lookups = lookups.where(a.at >= since)
+        top = conn.execute(lookups.group_by(a.target).order_by(func.count(func.distinct(a.call_sid)).desc(), a.target)
+                           .limit(10)).all()
+    now = _time.time()
+    per: dict[str, dict] = {}
+    for row in rows:
+        entry = per.setdefault(row.command, {"sent": 0, "succeeded": 0, "failed": 0, "timed_out": 0,
+                                             "pending": 0, "calls_freed": 0})
+        entry["sent"] += 1
+        if row.result == "ACCEPTED":
+            entry["succeeded"] += 1
+        elif row.result == "TIMEOUT" or (row.response == "ACCEPTED" and row.result is None
+                                         and row.deadline is not None and now >= row.deadline):
+            entry["timed_out"] += 1
+        elif row.response == "ACCEPTED" and row.result is None:
+            entry["pending"] += 1
+        else:
+            entry["failed"] += 1
+    for command, entry in per.items():
+        entry["calls_freed"] = len({r.call_sid for r in rows if r.command == command and r.result == "ACCEPTED"
+                                    and r.call_sid in freed_calls})
+    return {"commands": per, "stations": [{"label": t.target, "calls": t.calls} for t in top]}
