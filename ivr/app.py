@@ -17,6 +17,7 @@ from ivr import config
 from ivr import content as content_module
 from ivr.config import ConfigError, Settings
 from ivr.content import ContentError
+from ivr.ocpi import init_app as init_station
 from ivr.outbound import alerts, sms
 from ivr.records import db
 from ivr.web import logs, proxies
@@ -120,4 +121,10 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
     app.register_blueprint(voice.bp)
     app.register_blueprint(handoff.bp)   # the hand-off's webhooks: handoff, messages, station
     app.register_blueprint(dashboard.bp)
+    try:   # the station back end (issue 14): `none` unless configured; /ocpi endpoints
+        init_station(app, env)
+    except ConfigError as exc:
+        if log_errors:
+            log.error("ivr cannot start: %s", exc)
+        raise
     return app

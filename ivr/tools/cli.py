@@ -11,6 +11,9 @@ from ivr import config
 from ivr import content as content_module
 from ivr.config import ConfigError
 from ivr.content import ContentError
+from ivr.tools.records import records_engine
+from ivr.tools.stations import ocpi as _ocpi
+from ivr.tools.stations import stations as _stations
 
 
 def _dev_env() -> dict:
@@ -143,20 +146,6 @@ def lint(flow_name: str) -> None:
 
 # -- operators' tools: the call records, the flow diagram, the Twilio number --------
 
-def _records_engine():
-    """The database the line records to (DATABASE_URL), upgraded to the current schema."""
-    from ivr.config import DEFAULT_DATABASE_URL
-    from ivr.records import db
-
-    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    try:
-        engine = db.connect(url)
-        db.migrate(engine)
-    except Exception as exc:
-        raise click.ClickException(f"cannot open the call records at DATABASE_URL: {exc}") from None
-    return engine
-
-
 def printable(text: str) -> str:
     """What callers said, safe for a terminal: control characters (ESC, BEL, CR,
     newlines, C1 codes...) shown escaped, as \\x1b, instead of acting on it."""
@@ -196,7 +185,7 @@ def calls(since, as_json: bool) -> None:
 
     from ivr.records import db, reports
 
-    records = db.load_calls(_records_engine(), _utc(since))
+    records = db.load_calls(records_engine(), _utc(since))
     if as_json:  # json.dumps escapes control characters itself
         click.echo(json.dumps([reports.call_summary(c) for c in records], indent=2))
         return
@@ -215,7 +204,7 @@ def report(since, as_json: bool) -> None:
 
     from ivr.records import db, reports
 
-    records = db.load_calls(_records_engine(), _utc(since))
+    records = db.load_calls(records_engine(), _utc(since))
     if as_json:  # json.dumps escapes control characters itself
         click.echo(json.dumps(reports.summarize(records), indent=2))
     else:
@@ -233,7 +222,7 @@ def purge(days: int | None) -> None:
         if not raw.isdigit() or int(raw) < 1:
             raise click.ClickException("say how long to keep calls: --days N, or IVR_RETENTION_DAYS=N")
         days = int(raw)
-    deleted = db.purge(_records_engine(), days)
+    deleted = db.purge(records_engine(), days)
     click.echo(f"deleted {deleted} call{'s' if deleted != 1 else ''} older than {days} days")
 
 
@@ -243,7 +232,7 @@ def purge(days: int | None) -> None:
 def backup(file: str) -> None:
     from ivr.records import db
 
-    engine = _records_engine()
+    engine = records_engine()
     if engine.dialect.name != "sqlite":
         raise click.ClickException("DATABASE_URL is PostgreSQL: back it up with pg_dump, e.g. "
                                    "pg_dump --format=custom --file=ivr.dump \"$DATABASE_URL\"")
@@ -331,3 +320,9 @@ def configure_number(number: str, base_url: str, station: str | None) -> None:
         click.echo(f"{compact}: already set, nothing changed")
     for change in changes:
         click.echo(f"{compact}: {change.field}: {change.before or '(none)'} -> {change.after}")
+
+
+# The station back end's commands (issue 14): ivr/tools/stations.py.
+
+main.add_command(_ocpi)
+main.add_command(_stations)
