@@ -122,3 +122,23 @@ def test_a_closed_line_runs_the_after_hours_chain_and_a_hazard_is_told_to_stay_c
     assert isinstance(closed, chain.RunChain) and closed.after_hours and closed.place.chain == "a"
     assert closed.lines[-1] == EN.text("after_hours_hazard")
     assert EN.text("dont_drive_off") not in closed.lines
+
+
+# -- how a call begins ------------------------------------------------------------------------------
+
+def test_a_call_begins_with_the_station_id_when_the_flow_asks_for_it():
+    from ivr.call import greeting
+    plain = greeting.greet(CONTENT.engine, {}, None, None, None)
+    assert not plain.ask_station and plain.reply.question is not None
+    asked = greeting.greet(CONTENT.engine, {"ask_station_id": True}, None, None, None)
+    assert asked.ask_station
+    known = greeting.greet(CONTENT.engine, {"ask_station_id": True}, None, None, "45077")
+    assert not known.ask_station and known.reply.state.station == "45077"
+    assert known.reply.question is not None and known.reply.question.state.station == "45077"
+
+
+def test_a_dropped_call_with_a_hazard_resumes_with_the_hazard_held():
+    from ivr.call import greeting
+    earlier = CallState(node=CONTENT.flow.start, lang="en-US", hazard="fire")
+    welcome = greeting.greet(CONTENT.engine, {"ask_station_id": True}, None, earlier, None)
+    assert welcome.reply.state.hazard == "fire" and not welcome.ask_station

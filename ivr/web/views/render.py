@@ -2,13 +2,12 @@
 the next link of the chain, the station-ID question, the goodbye."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timezone
 
 from flask import request
 
 from ivr.basics import phone
-from ivr.call import chain, station_dialogue
+from ivr.call import chain
 from ivr.call.chain import Place
 from ivr.call.engine import CallState, Line, Reply
 from ivr.call.understanding import hints
@@ -82,10 +81,6 @@ def released(lines, state: CallState, voice: twiml.Voice):
     return run_next(Place(state, chain="r"), list(lines))
 
 
-def wants_station_id(state: CallState, arriving_at: str | None = None) -> bool:
-    return station_dialogue.wanted(services().content.flow.settings, state, arriving_at)
-
-
 def ask_station(reply):
     """Before the first step: the welcome, then 'key in the station ID'. `reply` is engine.start()'s."""
     engine = services().content.engine
@@ -120,11 +115,3 @@ def render_reply(reply: Reply):
     if reply.outcome == "released":
         return released(reply.lines, reply.state, voice)
     return twiml.goodbye(reply.lines, voice)
-
-
-def with_station(reply, station_id: str):
-    """The first reply of a call whose number stands for one station (?station= on its voice URL)."""
-    state = replace(reply.state, station=station_id)
-    question = replace(reply.question, state=replace(reply.question.state, station=station_id)) \
-        if reply.question is not None else None
-    return replace(reply, state=state, question=question)

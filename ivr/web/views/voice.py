@@ -6,13 +6,12 @@ hears a short apology and is put through to a person: Twilio never sees a 500.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
 from ivr.basics import phone
-from ivr.call import handoff
+from ivr.call import greeting, handoff
 from ivr.call.engine import BadState, CallState, Heard, Reply
 from ivr.call.understanding import understand
 from ivr.web import twiml
@@ -66,14 +65,10 @@ def incoming():
         state = CallState(node=content.flow.start, lang=lang or content.default_language, station=known_station,
                           hazard=earlier.hazard if earlier else None)
         return xml(callers_views.rate_limited(caller, lang, state))
-    if earlier is not None:
-        reply = content.engine.resume(replace(earlier, station=earlier.station or known_station), lang)
-    else:
-        reply = content.engine.start(lang)
-        if known_station:  # the number stands for one station: carry it to the whisper
-            reply = render.with_station(reply, known_station)
+    welcome = greeting.greet(content.engine, content.flow.settings, lang, earlier, known_station)
+    reply = welcome.reply
     record(reply, None, None)
-    if earlier is None and reply.question is not None and render.wants_station_id(reply.state):
+    if welcome.ask_station:
         return xml(render.ask_station(reply))
     if reply.outcome == "agent":
         return xml(render.transfer(reply.lines, reply.state, voice_for(reply.state.lang)))
@@ -98,9 +93,7 @@ def turn():
     reply = engine.answer(state, heard)
     record(reply, heard, state.node)
     web.alert_new_hazard(state.hazard, reply.state)
-    if reply.question is not None and reply.action.startswith("answer:") and reply.node != state.node \
-            and not reply.state.hazard \
-            and render.wants_station_id(reply.state, arriving_at=reply.node):
+    if greeting.station_after_answer(content.flow.settings, state, reply):
         return xml(render.ask_station(reply))   # after the caller's first try (station_id_before)
     return xml(render.render_reply(reply))
 
