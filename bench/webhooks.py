@@ -52,6 +52,9 @@ ANSWERS = {
     "session_screen": [{"SpeechResult": "yes it says charging complete", "Confidence": "0.91"}],
     "connector": [{"SpeechResult": "it's a CCS plug", "Confidence": "0.87"}],
     "unlock_fob": [{"SpeechResult": "no it's still stuck", "Confidence": "0.90"}],
+    "unlock_car": [{"SpeechResult": "no it's still stuck", "Confidence": "0.90"}],
+    "ccs_recheck": [{"SpeechResult": "it's still rigid", "Confidence": "0.82"}],
+    "rigid_offer": [{"SpeechResult": "no thanks", "Confidence": "0.88"}],
     "unlock_cycle": [{"Digits": "2"}],
     "lock_unlock": [{}, {"SpeechResult": "nope still stuck", "Confidence": "0.80"}],  # silence first
     "reseat": [{"Digits": "*"}, {"Digits": "2"}],                                      # a repeat first
