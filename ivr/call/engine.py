@@ -431,11 +431,15 @@ class Engine:
         # Anything else ("continue", a key, silence): the same step again, in full.
         return self._ask(node, resumed, (self._line(state, "resume"),), action="resume")
 
+    def _side_question(self, state: CallState, mode: str, lines: tuple[Line, ...], action: str) -> Reply:
+        """A short yes/no question beside the step (is it out? is it hot? carry on?): the
+        step stays where it is, and the mode says which question was asked."""
+        asking = replace(state, mode=mode)
+        return Reply(lines=lines + (self._line(state, "keys_yes_no"),), action=action, state=asking,
+                     question=Question("yes_no", CONFIRM_SECONDS, asking), node=state.node)
+
     def _confirm(self, state: CallState) -> Reply:
-        confirming = replace(state, mode="confirm")
-        return Reply(lines=(self._line(state, "confirm_released"), self._line(state, "keys_yes_no")),
-                     action="confirm", state=confirming,
-                     question=Question("yes_no", CONFIRM_SECONDS, confirming), node=state.node)
+        return self._side_question(state, "confirm", (self._line(state, "confirm_released"),), "confirm")
 
     def _after_confirm(self, state: CallState, node: Node, heard: Heard) -> Reply:
         back_to_ask = replace(state, mode="ask", tries=0)
@@ -460,10 +464,7 @@ class Engine:
 
     def _hot_check(self, state: CallState) -> Reply:
         """'It's hot out here': one short question decides whether it is a hazard."""
-        checking = replace(state, mode="hot")
-        return Reply(lines=(self._line(state, "hot_check"), self._line(state, "keys_yes_no")),
-                     action="hot_check", state=checking,
-                     question=Question("yes_no", CONFIRM_SECONDS, checking), node=state.node)
+        return self._side_question(state, "hot", (self._line(state, "hot_check"),), "hot_check")
 
     def _after_hot_check(self, state: CallState, node: Node, heard: Heard) -> Reply:
         back = replace(state, mode="ask", tries=0)
@@ -482,10 +483,7 @@ class Engine:
         catalog = self._catalog(state)
         label = catalog.step_label(node) if node.step else None
         where = Line(catalog.text("resume_where", step=label)) if label else self._line(state, "resume_where_unknown")
-        offering = replace(state, mode="resume")
-        return Reply(lines=lead + (where, self._line(state, "resume_offer"), self._line(state, "keys_yes_no")),
-                     action="resume_offer", state=offering,
-                     question=Question("yes_no", CONFIRM_SECONDS, offering), node=state.node)
+        return self._side_question(state, "resume", lead + (where, self._line(state, "resume_offer")), "resume_offer")
 
     def _after_resume_offer(self, state: CallState, node: Node, heard: Heard) -> Reply:
         back = replace(state, mode="ask", tries=0)

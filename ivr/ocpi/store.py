@@ -1,15 +1,6 @@
-"""The station back end's queries; its tables are in ivr/records/stations.py (migration 0005).
-
-- `ocpi_state`: small named values every worker shares: the CPO's module
-  endpoints (discovered from its version details), the sync cursor, the tokens
-  of the credentials handshake.
-- `station_evses`: the local index of the CPO's EVSEs, keyed for a label lookup,
-  so a webhook never pages through Locations.
-- `station_commands`: each command sent, under its unguessable id (the last
-  segment of its `response_url`); the CommandResult is written here by whichever
-  worker receives it, and read by whichever worker the caller's wait lands on.
-- `station_actions`: every lookup and command of a call (keyed by CallSid):
-  what, when, the result, how long, and the session stopped, for refunds.
+"""The station back end's queries: shared named values, the EVSE index, commands and
+their results, and each call's lookups and commands. The tables are defined with the
+other records, in ivr/records/stations.py (migration 0005).
 """
 from __future__ import annotations
 
