@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import uuid
 from pathlib import Path
 
@@ -142,3 +143,11 @@ def pytest_terminal_summary(terminalreporter):
             f"recorded {item['calls']} calls, {item['turns']} turns")
         for message, count in sorted(item["logged"].items(), key=lambda kv: -kv[1])[:4]:
             terminalreporter.write_line(f"    logged {count}x: {message}")
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A copy of the real flows/ and prompts/ to change or break."""
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
+    return tmp_path

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 CALL_SID = "CA" + "f" * 32
@@ -42,3 +43,10 @@ def fields(**extra) -> dict:
             "ApiVersion": "2010-04-01"}
     base.update(extra)
     return base
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in a file, which must be there."""
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))

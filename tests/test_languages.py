@@ -37,12 +37,6 @@ def offer_languages(flow: Path, *tags: str) -> None:
     flow.write_text(text)
 
 
-@pytest.fixture
-def tree(tmp_path):
-    shutil.copytree(ROOT / "flows", tmp_path / "flows")
-    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
-    return tmp_path
-
 
 def test_a_third_language_is_just_a_file(tree, env):
     add_language(tree / "prompts", "fr-CA", "French", "Polly.Gabrielle-Neural")

@@ -1,12 +1,12 @@
 """Broken flows and prompts are caught, with the file, the line and what is wrong."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import edit
 from ivr import content
 from ivr.app import create_app
 from ivr.content import ContentError
@@ -16,18 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOW = ROOT / "flows" / "stuck_connector.yaml"
 
 
-@pytest.fixture
-def tree(tmp_path):
-    """A copy of the real flow and prompts to break."""
-    shutil.copytree(ROOT / "flows", tmp_path / "flows")
-    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def problems(tree) -> list[str]:

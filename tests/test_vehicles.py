@@ -2,13 +2,13 @@
 matches one entry or "unknown", and the tips come in the safe order."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import edit
 from ivr import content
 from ivr.call import vehicles
 from ivr.call.vehicles import UNKNOWN, match, tips_for
@@ -28,17 +28,6 @@ def cars():
     return content.load_vehicles(DATA)
 
 
-@pytest.fixture
-def tree(tmp_path):
-    shutil.copytree(ROOT / "flows", tmp_path / "flows")
-    shutil.copytree(ROOT / "prompts", tmp_path / "prompts")
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def problems_after(tree, old: str, new: str) -> list[str]:
