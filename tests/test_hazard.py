@@ -240,3 +240,18 @@ def test_a_tesla_with_a_ccs_adapter_is_a_ccs_call_with_an_adapter_and_a_car(haza
     state = parse_qs(urlsplit(gather(root).get("action")).query)
     assert state["conn"] == ["ccs"] and state["ad"] == ["1"] and state["car"] == ["Tesla"]
     assert state["node"] == ["ccs_button"]
+
+
+def test_after_damage_nobody_answering_says_dont_use_it_and_the_number(hazard_app):
+    walk = Walk(hazard_app.test_client())
+    reach_a_release_step(walk, 1)
+    root = say(walk, "the cable is cracked")
+    assert root.find("Dial") is not None
+    root = walk.act(None, "no-answer")                       # nobody answers
+    texts = [said(root)]
+    while gather(root) is not None:                          # decline every offer
+        root = walk.act({"Digits": "2"}, "no-answer")
+        texts.append(said(root))
+    spoken = " ".join(texts)
+    assert "don't use it" in spoken and "1, 8 0 0, 5 5 5, 0 1 9 9" in spoken
+    assert "9 1 1" not in spoken and "drive safely" not in spoken.lower()

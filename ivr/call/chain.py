@@ -86,6 +86,12 @@ def tries_of(params: Mapping[str, str]) -> int:
     return int(params["ot"]) if re.fullmatch(r"\d", params.get("ot", "")) else 0
 
 
+
+
+def stay_clear_key(tier: str | None) -> str:
+    """The safety line for a hazard's tier: fire, "call 911 now"; damage, "don't use it"."""
+    return "after_hours_damage" if tier == "damage" else "after_hours_hazard"
+
 # -- what comes next -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -131,8 +137,9 @@ def next_step(place: Place, lead: Iterable[Spoken], esc: Escalation, catalog: Ca
         if place.chain == "r" and not place.state.hazard:
             return Goodbye((*lead, catalog.text("released_goodbye")))
         if place.state.hazard:
-            bye = catalog.text("goodbye_hazard", number=phone.spoken(support_number)) if support_number \
-                else catalog.text("goodbye_hazard_no_number")
+            key = "goodbye_hazard" if place.state.hazard == "fire" else "goodbye_damage"
+            bye = catalog.text(key, number=phone.spoken(support_number)) if support_number \
+                else catalog.text(f"{key}_no_number")
         else:
             bye = catalog.text("goodbye_support", number=phone.spoken(support_number)) if support_number \
                 else catalog.text("goodbye_support_station")
@@ -142,7 +149,7 @@ def next_step(place: Place, lead: Iterable[Spoken], esc: Escalation, catalog: Ca
     if link == "second_agent":
         return RingSecondAgent((*lead, catalog.text("second_agent")), esc.second_agent or "",
                                esc.second_agent_timeout, here.did("second_agent"))
-    stay_clear = catalog.text("after_hours_hazard")
+    stay_clear = catalog.text(stay_clear_key(place.state.hazard))
     safety = (stay_clear,) if place.state.hazard and not says(lead, stay_clear) else ()
     return Offer((*lead, *safety, catalog.text(OFFERS[link])), here)
 
@@ -184,7 +191,8 @@ def answer_offer(place: Place, link: str, intent: str, catalog: Catalog) -> Offe
     if intent in ("hazard", "damage"):
         hazardous = replace(place, state=place.state.with_hazard("fire" if intent == "hazard" else "damage"),
                             tries=place.tries + 1)
-        return AskAgain((catalog.text("after_hours_hazard"), catalog.text(f"{link}_offer")), hazardous, alert=True)
+        return AskAgain((catalog.text(stay_clear_key(hazardous.state.hazard)), catalog.text(f"{link}_offer")),
+                        hazardous, alert=True)
     if intent == "no" or place.tries >= 1:
         return GoOn(place)       # a second silence counts as no: the call goes on
     why = "silence" if intent == "silence" else "not_understood"
@@ -321,7 +329,7 @@ def put_through(lines: Iterable[Spoken], state: CallState, *, is_open: bool, eng
         back = engine.unanswered(state, _as_lines((*lead, catalog.text("after_hours"))))
         if back is not None:
             return BackToFlow(back)
-        after = (catalog.text("after_hours"), catalog.text("after_hours_hazard" if hazard else "after_hours_safety"))
+        after = (catalog.text("after_hours"), catalog.text(stay_clear_key(state.hazard) if hazard else "after_hours_safety"))
         return RunChain(replace(place, chain="a"), (*lead, *after), after_hours=True)
     if not hazard and not safety_said and not says(lines, catalog.text("dont_drive_off")):
         lines = (*lines, catalog.text("dont_drive_off"))
@@ -345,5 +353,6 @@ def queue_wait(waited: str, position: str, hazard_code: str | None, max_wait: in
     lines = [catalog.text("queue_wait")]
     if position.isdigit() and 0 < int(position) < 1000:
         lines.append(catalog.text("queue_position", position=position))
-    lines.append(catalog.text("after_hours_hazard" if hazard_code in ("f", "d") else "queue_safety"))
+    tier = {"f": "fire", "d": "damage"}.get(hazard_code or "")
+    lines.append(catalog.text(stay_clear_key(tier) if tier else "queue_safety"))
     return tuple(lines)

@@ -44,6 +44,7 @@ SYSTEM_KEYS = (
     "whisper_result_still_stuck", "whisper_result_released", "whisper_last_check",
     *(f"whisper_fact_{fact}" for fact in FACTS),
     "dial_completed_hazard", "goodbye_hazard", "goodbye_hazard_no_number",
+    "after_hours_damage", "goodbye_damage", "goodbye_damage_no_number",
     "connector_ccs", "connector_chademo", "connector_j1772", "connector_tesla",
     "connector_unsure", "connector_unknown",
     "dial_completed", "dial_failed", "voicemail_prompt", "voicemail_thanks",
