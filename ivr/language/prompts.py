@@ -76,6 +76,7 @@ class Catalog:
     vocabulary: Vocabulary | None = None   # how callers answer in this language (not English)
     steps: Mapping[str, str] = field(default_factory=dict)  # node id -> step label in this language
     steps_line: int = 1
+    switch_key: str | None = None  # the key that switches a call to this language ('9'), as its language_offer says
 
     def step_label(self, node: Any) -> str | None:
         """A step's label for texts and whispers: this language's, else the flow's own."""
@@ -128,7 +129,22 @@ def parse(data: Any, path: str) -> Catalog:
                    data.line_of("words"),
                    parse_vocabulary(language, data.get("understanding"), data.get("hints"), path,
                                     data.line_of("understanding")),
-                   _steps(data.get("steps"), path), data.line_of("steps"))
+                   _steps(data.get("steps"), path), data.line_of("steps"),
+                   _switch_key(data.get("switch_key"), path, data.line_of("switch_key")))
+
+
+#: Keys a language may not claim: the answers' (1-5) and the commands' (0 a person, * repeat, # wait).
+TAKEN_KEYS = frozenset("012345*#")
+
+
+def _switch_key(raw: Any, path: str, line: int) -> str | None:
+    """`switch_key: 9`: the key a caller presses anywhere to switch to this language."""
+    if raw is None:
+        return None
+    key = str(raw)
+    if key not in set("0123456789*#") or key in TAKEN_KEYS:
+        raise SourceError(path, line, f"switch_key: {raw!r} must be one phone key from 6 to 9 (the others answer questions)")
+    return key
 
 
 def _steps(raw: Any, path: str) -> Mapping[str, str]:
