@@ -104,7 +104,8 @@ def _english(catalogs: Mapping[str, Catalog], prompts_dir: Path) -> Vocabulary:
 
 def _switch_key_problems(catalogs: Mapping[str, Catalog]) -> list:
     """Two languages may not claim the same key."""
-    problems, claimed = [], {}
+    problems: list = []
+    claimed: dict[str, str] = {}
     for catalog in catalogs.values():
         if catalog.switch_key and catalog.switch_key in claimed:
             problems.append(lint.Problem(catalog.path, 1, f"switch_key {catalog.switch_key} is {claimed[catalog.switch_key]}'s already"))

@@ -128,7 +128,8 @@ def parse(data: Any, path: str) -> Catalog:
                    MappingProxyType(dict(prompts.key_lines)), _words(data.get("words"), path),
                    data.line_of("words"),
                    parse_vocabulary(language, data.get("understanding"), data.get("hints"), path,
-                                    data.line_of("understanding")),
+                                    data.line_of("understanding"), data.get("station_words"),
+                                    data.line_of("station_words")),
                    _steps(data.get("steps"), path), data.line_of("steps"),
                    _switch_key(data.get("switch_key"), path, data.line_of("switch_key")))
 
