@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
 
 from flask import Flask
 from sqlalchemy.exc import ArgumentError
@@ -65,14 +67,21 @@ def _prepare_database(engine, settings: Settings) -> None:
         engine.dispose()
 
 
-def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True) -> Flask:
-    """Build the app from `env` (default: the process environment)."""
+def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
+               clock: Callable[[], datetime] | None = None,
+               content: content_module.Content | None = None) -> Flask:
+    """Build the app from `env` (default: the process environment).
+
+    `clock`: the time now, an aware datetime (default: the system's, in UTC).
+    `content`: the flow and prompts already loaded from the settings' folders (the
+    tests load them once per session); by default they are loaded here."""
     _configure_logging()
     env = os.environ if env is None else env
     try:
         settings = config.load(env)
-        content = content_module.load(settings.flows_dir, settings.prompts_dir,
-                                      env.get("IVR_FLOW") or content_module.DEFAULT_FLOW)
+        if content is None:
+            content = content_module.load(settings.flows_dir, settings.prompts_dir,
+                                          env.get("IVR_FLOW") or content_module.DEFAULT_FLOW)
         config.check_production(settings, content.escalation.support_number or settings.support_number)
         trusted = proxies.trusted_networks(env)
     except (ConfigError, ContentError) as exc:
@@ -115,7 +124,8 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
     if not channels.names and not settings.dev:
         log.warning("no hazard alert channel is set (IVR_ALERT_WEBHOOK_URL, IVR_ALERT_SMS_TO): "
                     "hazards are recorded, but nobody is told at once")
-    app.extensions["ivr"] = Services(settings, content, recorder, alerts.Dispatcher(recorder, channels))
+    services = Services(settings, content, recorder, alerts.Dispatcher(recorder, channels))
+    app.extensions["ivr"] = services if clock is None else replace(services, clock=clock)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)

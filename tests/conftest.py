@@ -107,9 +107,15 @@ def signed_env(env) -> dict:
             "TWILIO_ACCOUNT_SID": "AC" + "a" * 32}
 
 
+@pytest.fixture(scope="session")
+def loaded() -> content.Content:
+    """The shipped flow and prompts, loaded once for the session (CONTENT)."""
+    return CONTENT
+
+
 @pytest.fixture
-def app(env):
-    app = create_app(env)
+def app(env, loaded):
+    app = create_app(env, content=loaded)
     yield app
     app.extensions["ivr"].recorder.engine.dispose()
 
