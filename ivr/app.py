@@ -12,19 +12,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from flask import Flask
+from flask import Blueprint, Flask, Response
 from sqlalchemy.exc import ArgumentError
 
-from ivr import config
+from ivr import config, extras
 from ivr import content as content_module
 from ivr.config import ConfigError, Settings
 from ivr.content import ContentError
+from ivr.extras import MissingExtra
 from ivr.ocpi import init_app as init_station
 from ivr.outbound import alerts, sms
 from ivr.records import db
 from ivr.web import logs, proxies
 from ivr.web.services import Services
-from ivr.web.views import dashboard, handoff, health, messages, station, voice  # noqa: F401  (messages, station: routes on handoff.bp)
+from ivr.web.views import handoff, health, messages, station, voice  # noqa: F401  (messages, station: routes on handoff.bp)
 
 log = logging.getLogger("ivr")
 settings_log = logging.getLogger(logs.SETTINGS_LOGGER)
@@ -65,6 +66,20 @@ def _prepare_database(engine, settings: Settings) -> None:
                   db.describe(exc))
     finally:
         engine.dispose()
+
+
+def _dashboard() -> tuple[Blueprint, str | None]:
+    """The dashboard's pages; without the `dashboard` extra (plotly), a page that says so,
+    and that one line."""
+    try:
+        from ivr.web.views import dashboard
+    except ModuleNotFoundError as exc:
+        message = str(extras.missing(exc, "dashboard"))
+        stub = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+        for rule, name in (("", "page"), ("/", "index"), ("/<path:rest>", "rest")):
+            stub.add_url_rule(rule, name, lambda **_: Response(message + "\n", 503, mimetype="text/plain"))
+        return stub, message
+    return dashboard.bp, None
 
 
 def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
@@ -109,6 +124,11 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
 
     try:
         engine = db.connect(settings.database_url)
+    except MissingExtra as exc:
+        no_driver = ConfigError(f"DATABASE_URL: {exc}")
+        if log_errors:
+            _refuse(no_driver)
+        raise no_driver from None
     except ArgumentError as exc:
         bad_url = ConfigError(f"DATABASE_URL is not a database URL ({exc}): expected e.g. "
                               "sqlite:///ivr.db or postgresql://user:password@host:5432/name")
@@ -130,7 +150,10 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(handoff.bp)   # the hand-off's webhooks: handoff, messages, station
-    app.register_blueprint(dashboard.bp)
+    dashboard, missing = _dashboard()
+    if missing and settings.dashboard_password:
+        log.error("IVR_DASHBOARD_PASSWORD is set, but %s", missing)
+    app.register_blueprint(dashboard)
     try:   # the station back end (issue 14): `none` unless configured; /ocpi endpoints
         init_station(app, env)
     except ConfigError as exc:

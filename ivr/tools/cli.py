@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ivr import config
+from ivr import config, extras
 from ivr import content as content_module
 from ivr.config import ConfigError
 from ivr.content import ContentError
@@ -262,7 +262,10 @@ def graph(fmt: str, flow_name: str, output: str | None) -> None:
     except ContentError as exc:
         raise click.ClickException(f"the flow has problems; run `ivr lint`: {exc.problems[0]}") from None
     if fmt == "svg":
-        import graphviz
+        try:
+            graphviz = extras.require("graphviz", "graph")
+        except extras.MissingExtra as exc:
+            raise click.ClickException(str(exc)) from None
         try:
             text = diagram.svg(loaded.flow)
         except graphviz.ExecutableNotFound:
