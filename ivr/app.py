@@ -150,9 +150,9 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(handoff.bp)   # the hand-off's webhooks: handoff, messages, station
-    dashboard, missing = _dashboard()
-    if missing and settings.dashboard_password:
-        log.error("IVR_DASHBOARD_PASSWORD is set, but %s", missing)
+    dashboard, no_plotly = _dashboard()
+    if no_plotly and settings.dashboard_password:
+        log.error("IVR_DASHBOARD_PASSWORD is set, but %s", no_plotly)
     app.register_blueprint(dashboard)
     try:   # the station back end (issue 14): `none` unless configured; /ocpi endpoints
         init_station(app, env)
