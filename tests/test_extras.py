@@ -78,3 +78,14 @@ def test_the_quick_start_install_needs_none_of_the_extras():
         for module in extras.EXTRAS[extra][1]:
             assert module not in line, module
         assert extra in project["optional-dependencies"], extra
+
+
+def test_production_and_dev_spell_out_the_extras_they_stand_for():
+    """`production` and `dev` are written out (pip's constraints mode cannot resolve
+    ivr[...] inside ivr): each holds every requirement of the extras it stands for."""
+    tomllib = pytest.importorskip("tomllib")
+    optional = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for combined, parts in (("production", ("deploy", "dashboard", "postgres")),
+                            ("dev", ("test", "lint", "dashboard", "graph", "postgres", "deploy"))):
+        for part in parts:
+            assert set(optional[part]) <= set(optional[combined]), (combined, part)
