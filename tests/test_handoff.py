@@ -492,3 +492,51 @@ def test_a_failed_check_for_an_earlier_text_still_sends(make, monkeypatch):
     monkeypatch.setattr(recorder.engine, "connect", broken_connect)
     root = post(call, offer, Digits="1")
     assert "on its way" in said(root) and len(responses.calls) == 1
+
+
+# -- the station ID: the read-back said wrong, and another language's words ---------------------------
+
+def test_a_wrong_read_back_asks_again_and_the_second_try_is_kept(make):
+    _, call = make(station=True)
+    root = post(call, url_of(gather(to_station(call))), SpeechResult="four five oh double seven", Confidence="0.8")
+    assert "I heard station 4 5 0, 7 7" in said(root)
+    root = post(call, url_of(gather(root)), SpeechResult="no", Confidence="0.9")          # not that one
+    assert "station ID" in said(root) and gather(root).get("finishOnKey") == "#"
+    root = post(call, url_of(gather(root)), SpeechResult="four five oh double eight", Confidence="0.8")
+    assert "I heard station 4 5 0, 8 8" in said(root)
+    root = post(call, url_of(gather(root)), Digits="1")
+    assert params(url_of(gather(root)))["st"] == "45088" and "charger's screen" in said(root)
+
+
+def test_a_read_back_said_wrong_twice_goes_on_without_it(make):
+    _, call = make(station=True)
+    root = post(call, url_of(gather(to_station(call))), Digits="45077")
+    root = post(call, url_of(gather(root)), Digits="2")
+    root = post(call, url_of(gather(root)), Digits="45078")
+    assert "4 5 0, 7 8" in said(root)
+    root = post(call, url_of(gather(root)), Digits="2")
+    assert "go on without it" in said(root) and "charger's screen" in said(root)
+    assert "st" not in params(url_of(gather(root)))
+
+
+def test_a_spanish_caller_reads_the_station_id_in_spanish(make):
+    _, call = make(station=True)
+    root = post(call, "/voice", CallStatus="ringing")
+    root = post(call, url_of(gather(root)), Digits="9")                     # the key es-US.yaml names
+    assert "seguimos en español" in said(root)
+    root = post(call, url_of(gather(root)), Digits="3")
+    root = post(call, url_of(gather(root)), Digits="2")
+    assert "número de la estación" in said(root)
+    root = post(call, url_of(gather(root)), SpeechResult="estación cuatro cinco cero doble siete", Confidence="0.8")
+    assert "Entendí la estación 4 5 0, 7 7" in said(root)
+    root = post(call, url_of(gather(root)), SpeechResult="sí", Confidence="0.9")
+    assert params(url_of(gather(root)))["st"] == "45077"
+
+
+def test_a_spanish_caller_can_skip_the_station_id_in_spanish(make):
+    _, call = make(station=True)
+    root = post(call, "/voice", CallStatus="ringing")
+    root = post(call, url_of(gather(root)), Digits="9")
+    root = post(call, url_of(gather(post(call, url_of(gather(root)), Digits="3"))), Digits="2")
+    root = post(call, url_of(gather(root)), SpeechResult="no lo encuentro", Confidence="0.8")
+    assert "Sigamos sin él" in said(root) and "st" not in params(url_of(gather(root)))
