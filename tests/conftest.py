@@ -115,9 +115,13 @@ def loaded() -> content.Content:
 
 @pytest.fixture
 def app(env, loaded):
+    texts = {language: catalog.texts for language, catalog in loaded.catalogs.items()}
     app = create_app(env, content=loaded)
     yield app
     app.extensions["ivr"].recorder.engine.dispose()
+    # The content is shared by the session: a test that changes it needs an app of its own.
+    assert {language: catalog.texts for language, catalog in loaded.catalogs.items()} == texts, \
+        "this test changed the session's shared content: give it its own app (create_app(env))"
 
 
 @pytest.fixture

@@ -60,6 +60,15 @@ def test_understanding_failing_on_an_answer(client, monkeypatch):
     assert apologised_and_dialled(client.post(action_of(root), data=fields(SpeechResult="yes", Confidence="0.9")))
 
 
+@pytest.fixture
+def app(env):
+    """An app with content of its own: these tests take sentences out of its catalogs,
+    which the session's shared content (conftest's `loaded`) must never see."""
+    app = create_app(env)
+    yield app
+    app.extensions["ivr"].recorder.engine.dispose()
+
+
 def _without(catalog, *keys):
     texts = {k: v for k, v in catalog.texts.items() if k not in keys}
     object.__setattr__(catalog, "texts", MappingProxyType(texts))
