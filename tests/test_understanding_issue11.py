@@ -332,6 +332,7 @@ def test_hints_have_the_new_short_phrases():
 
 # --- long input ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unit", ["it ", "no ", "wait ", "not ", "please ", "so ", "the cable is ", "tesla model ",
                                   "tesla model 3 ", "a tesla with a ccs adapter ", "a ", "no sé ", "hot ",
                                   "i do not know "])
