@@ -85,3 +85,38 @@ def test_ivr_call_plays_a_call_against_the_simulated_station(env, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "simulated station: running; chargers known: 1; the call comes in for S100" in result.output
     assert "call ended" in result.output
+
+
+def keypad(*keys):
+    pending = list(keys)
+
+    def answer(event):
+        if event.kind == "listen":
+            return {"Digits": pending.pop(0)} if pending else None
+        if event.kind == "dial":
+            return {"DialCallStatus": "completed", "DialCallSid": "CA" + "1" * 32}
+        return None
+    return answer
+
+
+def test_ivr_report_counts_calls_freed_and_failed_and_lists_stops_and_stations(attached, env):
+    """A released call whose stop worked, a transferred one whose stop was refused."""
+    from ivr.tools.simulator import Call
+    backend = attached.app.extensions["ivr.station"]
+    freed, failed = Call(attached.app.test_client()), Call(attached.app.test_client())
+    freed.run(keypad("3", "1"))                  # released
+    failed.run(keypad("0"))                      # put through
+    for call, label in ((freed, "S100"), (failed, "S200")):
+        evse = backend.find_evse(label, call_sid=call.sid).evse
+        state = backend.stop_session(evse, backend.status(evse, call_sid=call.sid).session.id, call_sid=call.sid)
+        assert wait_for(lambda state=state: backend.command(state.command_id).finished, seconds=10)
+    result = CliRunner().invoke(cli.main, ["report"], env={**env}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "remote stop: sent 2, worked 1, failed 1" in result.output
+    assert "calls it freed 1, calls it failed 1" in result.output
+    assert "SIM-SESSION-RUN at SIM1/EVSE-RUN, stopped 20" in result.output
+    assert "S100: 1 calls" in result.output and "S200: 1 calls" in result.output
+    as_json = CliRunner().invoke(cli.main, ["report", "--json"], env={**env}, catch_exceptions=False)
+    import json
+    stops = json.loads(as_json.output)["station_back_end"]["stops"]
+    assert [s["session_id"] for s in stops] == ["SIM-SESSION-RUN"] and stops[0]["call_sid"] == freed.sid

@@ -217,13 +217,17 @@ def calls(since, as_json: bool) -> None:
 def report(since, as_json: bool) -> None:
     import json
 
+    from ivr.ocpi import report as station_report
     from ivr.records import db, reports
 
-    records = db.load_calls(records_engine(), _utc(since))
+    engine = records_engine()
+    records = db.load_calls(engine, _utc(since))
+    stations = station_report.station_report(engine, _utc(since))   # the station back end's part (issue 14)
     if as_json:  # json.dumps escapes control characters itself
-        click.echo(json.dumps(reports.summarize(records), indent=2))
+        click.echo(json.dumps({**reports.summarize(records), "station_back_end": stations}, indent=2))
     else:
         click.echo(reports.report_text(reports.summarize(_for_terminal(records))), nl=False)
+        click.echo(station_report.report_text(stations), nl=False)
 
 
 @main.command(help="Delete calls (and their turns) older than --days, or IVR_RETENTION_DAYS.")
