@@ -118,10 +118,13 @@ def pending(deadline=T0 + 20):
 
 def test_the_wait_listens_in_short_turns_until_the_deadline():
     first = sa.wait_turn(pending(), sent_at=T0, now=T0 + 1, turn=0)
-    assert first == sa.Listen(8, None)
-    assert sa.wait_turn(pending(), sent_at=T0, now=T0 + 9, turn=1) == sa.Listen(8, "station_still_waiting")
-    assert sa.wait_turn(pending(), sent_at=T0, now=T0 + 17, turn=2) == sa.Listen(3, None)
-    assert sa.wait_turn(pending(), sent_at=T0, now=T0 + 20, turn=3).result.result == "timeout"
+    assert first == sa.Listen(3, None)                       # most stations stop within seconds
+    assert sa.wait_turn(pending(), sent_at=T0, now=T0 + 4, turn=1) == sa.Listen(5, None)
+    assert sa.wait_turn(pending(), sent_at=T0, now=T0 + 9, turn=2) == sa.Listen(5, "station_still_waiting")
+    assert sa.wait_turn(pending(), sent_at=T0, now=T0 + 18, turn=3) == sa.Listen(2, None)
+    assert sa.wait_turn(pending(), sent_at=T0, now=T0 + 20, turn=4).result.result == "timeout"
+    assert all(sa.wait_turn(pending(T0 + 600), sent_at=T0, now=T0 + t, turn=n).seconds <= 10
+               for n, t in enumerate(range(0, 29, 5)))
 
 
 def test_the_wait_is_capped_at_thirty_seconds_whatever_the_cpo_says():

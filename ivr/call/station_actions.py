@@ -34,7 +34,10 @@ from ivr.call.station_model import (
 from ivr.call.station_policy import UnlockPolicy, hazard_stop, may_unlock
 
 MAX_TRIES = 2          # asking which charger, then the call goes on without the station
-WAIT_TURN_S = 8        # one listening Gather of the wait: short, so a result is heard soon
+# One listening Gather of the wait: short, so a result is heard soon after it comes
+# (most stations stop within a few seconds: bench/station_stop.py), and never over 10 s.
+FIRST_TURN_S = 3
+WAIT_TURN_S = 5
 # The flow's answers to the connector question, with their keys (ivr/call/understanding.py).
 CONNECTOR_DIGITS = {"ccs": "1", "chademo": "2", "j1772": "3", "tesla": "4", "unsure": "5"}
 # The questions that ask whether the session is still running; "yes" means it has ended.
@@ -335,7 +338,8 @@ def wait_turn(command: CommandState, *, sent_at: float, now: float, turn: int,
     if result.result == "pending":
         left = wait_until(command, sent_at) - now
         if left > 0.5:
-            return Listen(min(WAIT_TURN_S, math.ceil(left)), "station_still_waiting" if turn >= 1 and turn % 2 == 1 else None)
+            seconds = FIRST_TURN_S if turn == 0 else WAIT_TURN_S
+            return Listen(min(seconds, math.ceil(left)), "station_still_waiting" if turn in (2, 4) else None)
         result = StationResult(result.command, "timeout")
     return finish(result, hazard=hazard)
 
