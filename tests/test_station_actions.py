@@ -201,6 +201,7 @@ def test_the_policy_is_per_flow_or_per_station_and_agent_by_default():
     assert unlock_policy({}) is UnlockPolicy.AGENT
     assert unlock_policy({"stations": {"unlock": "automatic"}}) is UnlockPolicy.AUTOMATIC
     assert unlock_policy({"stations": {"unlock": "manual"}}) is UnlockPolicy.AGENT
+    assert unlock_policy({"stations": {"unlock": False}}) is UnlockPolicy.OFF       # YAML's bare `off`
     per_station = {"stations": {"unlock": "agent", "by_station": {"e 12345": {"unlock": "automatic"}}}}
     assert unlock_policy(per_station, DUAL) is UnlockPolicy.AUTOMATIC
     assert unlock_policy(per_station, SINGLE) is UnlockPolicy.AGENT

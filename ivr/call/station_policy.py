@@ -31,6 +31,8 @@ class UnlockPolicy(str, enum.Enum):
     @classmethod
     def parse(cls, value: object) -> UnlockPolicy:
         """`stations.unlock` as written in a flow or per station; unset is `agent`."""
+        if value is False:   # YAML reads a bare `off` as false
+            return cls.OFF
         if value is None or not str(value).strip():
             return cls.AGENT
         word = str(value).strip().lower()
