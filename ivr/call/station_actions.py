@@ -433,7 +433,8 @@ def on_hazard(evse: Evse | None, status: StationStatus | None) -> HazardStop | N
 
 
 def alert_note(result: StationResult, label: str | None) -> str:
-    """The second alert's line for the operator (English, like the first alert's text)."""
+    """The second alert's note for the operator (English, like the first alert's text):
+    `Alert(call_sid, tier="stop", ..., note=alert_note(result, label))` (ivr/outbound/alerts.py)."""
     where = f" at {label}" if label else ""
     said = {"ok": "the station confirmed the stop", "pending": "no result yet",
             "timeout": "no result in time"}.get(result.result, f"it failed ({result.result.replace('_', ' ')})")
