@@ -7,6 +7,31 @@ value. The engine turns those into lines and effects ("read the station's status
 "run a station command") and feeds their results back as events; the back end
 (ivr/ocpi) carries the effects out. Nothing here reads a clock or a network.
 
+How the engine plays them (effects out, events in; the back end's methods in brackets):
+
+1. The called number's station (`?station=`): effect "look up station" [find_evse] ->
+   event with the Lookup -> `start_which(lookup.candidates or (lookup.evse,))`;
+   AskWhich -> `answer_which` -> ReadBackEvse -> `confirm_which` -> Identified.
+2. At the connector question with an Identified EVSE: `connector_question(evse)`;
+   ConnectorKnown: set the connector and take the flow's `on[key]` without asking.
+3. On reaching a question where `reads_status(node)` (or a "no" to it): effect "read
+   station status" [status] -> event -> `on_status(...)`; StopNow: say its lines,
+   effect "run a station command" STOP_SESSION [stop_session] -> event with the
+   CommandState -> the wait.
+4. The wait: each Gather turn posts back (with or without speech); effect "read the
+   command" [command(id)] -> `wait_turn(state, sent_at=, now=, turn=, heard=, hazard=)`:
+   Listen (another Gather), Interrupted (answer the intent as anywhere), Finished
+   (say its lines; `answer` "yes": take the question's on.yes; None: ask it as today).
+   Carry `result.to_param()` in the URL state for the whisper.
+5. Before putting the caller through on a station-lock connector: `unlock_step(...)`:
+   OfferToAgent -> the whisper's accept line (station_whisper.whisper_extra) and the
+   Gather action `ivr.ocpi.views.agent_unlock_url(...)`; AskHold -> ask
+   station_hold_handle (yes/no) -> `on_hold_answer`; UnlockNow -> UNLOCK_CONNECTOR and
+   the wait.
+6. A hazard: effect "read station status" -> `on_hazard(evse, status)`; HazardStop:
+   STOP_SESSION at once (the first alert as always), the wait with hazard=True, then a
+   second alert with `alert_note(result, label)`.
+
 Rules kept here, whatever the engine does with them:
 - never act on an EVSE that was not identified (read back and confirmed, or the
   only EVSE the called number names);
