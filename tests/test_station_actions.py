@@ -247,3 +247,20 @@ def test_the_whisper_carries_the_result_and_the_offer(catalogs):
     assert sw.agent_unlock_line(english, sa.StationResult("unlock", "ok")) == "Unlocked. Connecting you now."
     assert "no answer in time" in sw.agent_unlock_line(english, sa.StationResult("unlock", "timeout"))
     assert sw.result_line(catalogs["es-US"], sa.StationResult("stop", "ok")) == "Paro remoto: funcionó."
+
+
+def test_a_charger_is_taken_out_of_service_after_damage_or_fire_where_the_back_end_can():
+    from ivr.ocpi.backend import NoBackend, take_out_of_service
+    assert sa.out_of_service_after("damage", DUAL) and sa.out_of_service_after("fire", DUAL)
+    assert not sa.out_of_service_after(None, DUAL) and not sa.out_of_service_after("fire", None)
+    assert take_out_of_service(NoBackend(), DUAL).outcome is Outcome.UNKNOWN      # OCPI 2.2.1: no command
+
+    class Csms:
+        def out_of_service(self, evse, *, call_sid=None):
+            return CommandState(Outcome.OK, command="OUT_OF_SERVICE", detail=evse.label)
+
+    class Broken:
+        def out_of_service(self, evse, *, call_sid=None):
+            raise RuntimeError("boom")
+    assert take_out_of_service(Csms(), DUAL, call_sid="CA1").detail == "E12345"
+    assert take_out_of_service(Broken(), DUAL).outcome is Outcome.DOWN

@@ -30,7 +30,8 @@ How the engine plays them (effects out, events in; the back end's methods in bra
    the wait.
 6. A hazard: effect "read station status" -> `on_hazard(evse, status)`; HazardStop:
    STOP_SESSION at once (the first alert as always), the wait with hazard=True, then a
-   second alert with `alert_note(result, label)`.
+   second alert with `alert_note(result, label)`; `out_of_service_after(tier, evse)`:
+   effect "take out of service" [ivr.ocpi.backend.take_out_of_service].
 
 Rules kept here, whatever the engine does with them:
 - never act on an EVSE that was not identified (read back and confirmed, or the
@@ -464,3 +465,10 @@ def alert_note(result: StationResult, label: str | None) -> str:
     said = {"ok": "the station confirmed the stop", "pending": "no result yet",
             "timeout": "no result in time"}.get(result.result, f"it failed ({result.result.replace('_', ' ')})")
     return f"Remote stop{where} after the hazard: {said}."
+
+
+def out_of_service_after(hazard: str | None, evse: Evse | None) -> bool:
+    """Take the charger out of service after a damage or fire hazard on an identified
+    EVSE, where the operator's own back end can (OCPI 2.2.1 has no command for it):
+    the engine then emits "take out of service" [ivr.ocpi.backend.take_out_of_service]."""
+    return hazard in ("fire", "damage") and evse is not None

@@ -97,3 +97,17 @@ class Timer:
     @property
     def ms(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
+
+
+def take_out_of_service(backend: object, evse: Evse, *, call_sid: str | None = None) -> CommandState:
+    """After a damage or fire hazard: the back end's own `out_of_service(evse, call_sid=)`
+    when it has one (an operator's CSMS API, ivr/ocpi/custom.py); OCPI 2.2.1 has no such
+    command, so otherwise UNKNOWN. Never raises."""
+    method = getattr(backend, "out_of_service", None)
+    if method is None:
+        return CommandState(Outcome.UNKNOWN, command="OUT_OF_SERVICE", detail="this back end cannot take a charger out of service")
+    try:
+        state = method(evse, call_sid=call_sid)
+    except Exception as exc:   # a custom back end broke the rule: the call goes on
+        return CommandState(Outcome.DOWN, command="OUT_OF_SERVICE", detail=type(exc).__name__)
+    return state if isinstance(state, CommandState) else CommandState(Outcome.UNKNOWN, command="OUT_OF_SERVICE")
