@@ -21,11 +21,23 @@ from ivr.config import ConfigError, Settings
 from ivr.content import ContentError
 from ivr.extras import MissingExtra
 from ivr.ocpi import init_app as init_station
+from ivr.ocpi import views as station_views
 from ivr.outbound import alerts, sms
 from ivr.records import db
 from ivr.web import logs, proxies
 from ivr.web.services import Services
-from ivr.web.views import handoff, health, messages, station, voice  # noqa: F401  (messages, station: routes on handoff.bp)
+from ivr.web.views import (  # noqa: F401  (messages, station: routes on handoff.bp)
+    guards,
+    handoff,
+    health,
+    messages,
+    station,
+    voice,
+)
+
+# The agent's unlock key is a Twilio webhook like the others: signature checked, and
+# on any error the agent's leg is bridged (ivr/ocpi/views.py).
+guards.guard(station_views.agent_bp, station_views.agent_fail_safe)
 
 log = logging.getLogger("ivr")
 settings_log = logging.getLogger(logs.SETTINGS_LOGGER)

@@ -29,6 +29,20 @@ FACTS = ("session_running", "ccs_soft", "ccs_rigid", "ccs_no_button", "chademo_l
 
 VARIANT = "@"
 
+# What the line says about the operator's station back end (ivr/call/station_actions.py,
+# ivr/call/station_whisper.py), in every language, whether or not a back end is set.
+STATION_RESULTS = ("ok", "pending", "rejected", "unknown_session", "not_supported", "failed", "timeout", "down")
+STATION_KEYS = (
+    "station_which", "station_which_again", "station_evse_confirm", "station_go_on",
+    "station_connector_among", "station_connector_choice", "station_and",
+    "station_still_running", "station_shows_running", "station_wait", "station_still_waiting",
+    "station_stopped", "station_unlocked", *(f"station_fail_{r}" for r in STATION_RESULTS if r != "ok"),
+    "station_hold_handle", "station_unlocking",
+    "station_hazard_stopping", "station_hazard_stopped", "station_hazard_not_stopped",
+    "station_whisper_stop", "station_whisper_unlock", *(f"station_whisper_{r}" for r in STATION_RESULTS),
+    "station_whisper_offer", "station_agent_unlock_ok", "station_agent_unlock_failed", "station_agent_unlock_pending",
+)
+
 # Sentences the engine and the hand-off use whatever the flow says.
 SYSTEM_KEYS = (
     "keys_yes_no", "keys_released", "keys_connector",
@@ -58,6 +72,7 @@ SYSTEM_KEYS = (
     "station_ask", "station_ask_short", "station_invalid", "station_confirm", "station_confirm_keyed", "station_thanks",
     "station_skipped",
     "sms_steps", "sms_released", "sms_support", "sms_support_station",
+    *STATION_KEYS,
 )
 
 
