@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from ivr.call import understanding
 from ivr.language.station_words import StationWords
@@ -41,10 +42,21 @@ _PHONETIC = {
 def words_for(vocabulary: Vocabulary | None = None) -> StationWords:
     """The call's language's station words, backed by English's (as English backs every
     language's understanding); without a vocabulary, English's alone."""
-    english = understanding.english().station
-    if vocabulary is None or vocabulary.language == understanding.english().language:
-        return english
-    return vocabulary.station.merged(english)
+    english = understanding.english()
+    if vocabulary is None or vocabulary.language == english.language:
+        return english.station
+    return _merged(vocabulary, english)
+
+
+@lru_cache(maxsize=32)
+def _merged(vocabulary: Vocabulary, english: Vocabulary) -> StationWords:
+    """Worked out once per pair of loaded vocabularies (each is loaded once)."""
+    return vocabulary.station.merged(english.station)
+
+
+@lru_cache(maxsize=32)
+def _skip_matcher(skip: tuple[str, ...]) -> re.Pattern[str] | None:
+    return matcher(skip)
 
 
 def digit_range(settings: Mapping[str, object]) -> tuple[int, int]:
@@ -101,7 +113,7 @@ def settings_problems(settings: Mapping[str, object]) -> list[str]:
 
 def wants_skip(speech: str | None, vocabulary: Vocabulary | None = None) -> bool:
     """The caller can't find it, or would rather go on (the language's `station_words.skip`)."""
-    skip = matcher(words_for(vocabulary).skip)
+    skip = _skip_matcher(words_for(vocabulary).skip)
     return bool(speech) and skip is not None and skip.search(fold(speech or "")) is not None
 
 
