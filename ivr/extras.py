@@ -2,8 +2,8 @@
 
 `pip install .` is the line itself (enough for `ivr call`); each extra adds a feature:
 `dashboard` (plotly, 64 MB), `graph` (graphviz, for `ivr graph --format svg`),
-`postgres` (psycopg, for a PostgreSQL DATABASE_URL), `deploy` (gunicorn with gevent,
-the Procfile's server). Imports nothing from ivr, so any layer may use it.
+`postgres` (psycopg, for a PostgreSQL DATABASE_URL). The Procfile's server (gunicorn,
+gevent) is part of the line itself. Imports nothing from ivr, so any layer may use it.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ EXTRAS = {
     "dashboard": ("the dashboard", ("plotly",)),
     "graph": ("`ivr graph --format svg`", ("graphviz",)),
     "postgres": ("a PostgreSQL DATABASE_URL", ("psycopg",)),
-    "deploy": ("the Procfile's server", ("gunicorn", "gevent")),
 }
 
 

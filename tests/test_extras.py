@@ -74,7 +74,7 @@ def test_the_quick_start_install_needs_none_of_the_extras():
     tomllib = pytest.importorskip("tomllib")      # Python 3.11+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     line = " ".join(project["dependencies"]).lower()
-    for extra in ("dashboard", "graph", "postgres", "deploy"):
+    for extra in ("dashboard", "graph", "postgres"):
         for module in extras.EXTRAS[extra][1]:
             assert module not in line, module
         assert extra in project["optional-dependencies"], extra
@@ -85,7 +85,7 @@ def test_production_and_dev_spell_out_the_extras_they_stand_for():
     ivr[...] inside ivr): each holds every requirement of the extras it stands for."""
     tomllib = pytest.importorskip("tomllib")
     optional = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    for combined, parts in (("production", ("deploy", "dashboard", "postgres")),
-                            ("dev", ("test", "lint", "dashboard", "graph", "postgres", "deploy"))):
+    for combined, parts in (("production", ("dashboard", "postgres")),
+                            ("dev", ("test", "lint", "dashboard", "graph", "postgres"))):
         for part in parts:
             assert set(optional[part]) <= set(optional[combined]), (combined, part)
