@@ -23,6 +23,7 @@ from ivr.records import db
 from ivr.web import logs, proxies
 from ivr.web.services import Services
 from ivr.web.views import dashboard, handoff, health, messages, station, voice  # noqa: F401  (messages, station: routes on handoff.bp)
+from ivr.web.views.console import blueprints as console_blueprints
 
 log = logging.getLogger("ivr")
 settings_log = logging.getLogger(logs.SETTINGS_LOGGER)
@@ -121,6 +122,8 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
     app.register_blueprint(voice.bp)
     app.register_blueprint(handoff.bp)   # the hand-off's webhooks: handoff, messages, station
     app.register_blueprint(dashboard.bp)
+    for console_bp in console_blueprints.ALL:   # the operators' console (issue 17)
+        app.register_blueprint(console_bp)
     try:   # the station back end (issue 14): `none` unless configured; /ocpi endpoints
         init_station(app, env)
     except ConfigError as exc:

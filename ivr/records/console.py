@@ -1,0 +1,208 @@
+"""The console's questions to the records, each one query (or a few) that the
+database answers with its indexes: the filtered calls, their figures, the stations
+table, the funnel's counts, the calls in progress, one call's whole story, and the
+export as a stream.
+
+Records know no web: filters come in as a `Filters`, answers go out as plain
+dicts and tuples. Callers' numbers leave here masked.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, case, cast, func, or_, select
+from sqlalchemy.engine import Engine
+
+from ivr.basics.phone import masked
+from ivr.records import db, stations
+from ivr.records.db import _utc, calls, events
+from ivr.records.reports import Turn
+
+RELEASED_ACTIONS = ("answer:released", "confirmed:released")
+LIVE_FOR = timedelta(hours=2)   # a call "in progress" longer than this lost its status callback
+LIST_COLUMNS = (calls.c.call_sid, calls.c.from_number, calls.c.started_at, calls.c.ended_at, calls.c.outcome,
+                calls.c.connector, calls.c.station_id, calls.c.language, calls.c.last_node, calls.c.duration_s,
+                calls.c.hazard)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the operator chose: a period [since, until) and exact values."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    station: str | None = None
+    connector: str | None = None
+    outcome: str | None = None
+    language: str | None = None
+
+    def conditions(self) -> list:
+        c = calls.c
+        found = []
+        if self.since is not None:
+            found.append(c.started_at >= self.since)
+        if self.until is not None:
+            found.append(c.started_at < self.until)
+        for name in ("station", "connector", "outcome", "language"):
+            value = getattr(self, name)
+            column = c.station_id if name == "station" else getattr(c, name)
+            if value == "-":                 # "unknown": no value recorded
+                found.append(column.is_(None))
+            elif value:
+                found.append(column == value)
+        return found
+
+    def chosen(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def _row(row) -> dict:
+    out = dict(row)
+    out["caller"] = masked(out.pop("from_number", None))
+    for key in ("started_at", "ended_at"):
+        out[key] = _utc(out.get(key))
+    return out
+
+
+def figures(engine: Engine, f: Filters) -> dict:
+    """The count per outcome over the filtered calls."""
+    query = select(calls.c.outcome, func.count()).where(*f.conditions()).group_by(calls.c.outcome)
+    with engine.connect() as conn:
+        outcomes = {o: n for o, n in conn.execute(query)}
+    return {"calls": sum(outcomes.values()), "outcomes": outcomes}
+
+
+def _day(engine: Engine):
+    if engine.dialect.name == "postgresql":
+        return cast(func.date(func.timezone("UTC", calls.c.started_at)), String)
+    return func.substr(cast(calls.c.started_at, String), 1, 10)
+
+
+def outcomes_by_day(engine: Engine, f: Filters) -> dict[str, dict[str, int]]:
+    day = _day(engine).label("day")
+    query = select(day, calls.c.outcome, func.count()).where(*f.conditions()).group_by(day, calls.c.outcome).order_by(day)
+    days: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        for d, outcome, n in conn.execute(query):
+            days.setdefault(str(d)[:10], {})[outcome] = n
+    return days
+
+
+def list_calls(engine: Engine, f: Filters, limit: int = 50, offset: int = 0) -> list[dict]:
+    """The newest filtered calls first, without their turns."""
+    query = (select(*LIST_COLUMNS).where(*f.conditions())
+             .order_by(calls.c.started_at.desc(), calls.c.call_sid.desc()).limit(limit).offset(offset))
+    with engine.connect() as conn:
+        return [_row(r) for r in conn.execute(query).mappings()]
+
+
+def export_rows(engine: Engine, f: Filters, batch: int = 2000) -> Iterator[dict]:
+    """Every filtered call, newest first, read in batches so the first row comes at once."""
+    query = (select(*LIST_COLUMNS).where(*f.conditions())
+             .order_by(calls.c.started_at.desc(), calls.c.call_sid.desc()))
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query).mappings()
+        for row in result:
+            yield _row(row)
+
+
+def stations_table(engine: Engine, f: Filters) -> list[dict]:
+    """Per station: calls, released, hazards, transfers, hung up over the filtered calls."""
+    c = calls.c
+    def count_if(condition):
+        return func.sum(case((condition, 1), else_=0))
+    query = (select(c.station_id, func.count().label("calls"),
+                    count_if(c.outcome == "released").label("released"),
+                    count_if(or_(c.hazard.is_not(None), c.outcome == "hazard")).label("hazards"),
+                    count_if(c.outcome == "transferred").label("transfers"),
+                    count_if(c.outcome == "abandoned").label("hung_up"))
+             .where(c.station_id.is_not(None), *f.conditions()).group_by(c.station_id))
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    for row in rows:
+        row["release_rate"] = round(row["released"] / row["calls"], 3) if row["calls"] else 0.0
+    return rows
+
+
+def funnel_counts(engine: Engine, f: Filters, person_nodes: Sequence[str]) -> dict[str, dict[tuple[str, str], int]]:
+    """Per (connector, node): calls that reached it, were freed there, hung up there, went to a person from there."""
+    e, c = events.c, calls.c
+    joined = events.join(calls, c.call_sid == e.call_sid)
+    conn_col = func.coalesce(c.connector, "-")
+    distinct = func.count(func.distinct(e.call_sid))
+    queries = {
+        "reached": select(conn_col, e.next_node, distinct).select_from(joined)
+        .where(e.next_node.is_not(None), *f.conditions()).group_by(conn_col, e.next_node),
+        "freed": select(conn_col, e.node, distinct).select_from(joined)
+        .where(e.action.in_(RELEASED_ACTIONS), *f.conditions()).group_by(conn_col, e.node),
+        "person": select(conn_col, e.node, distinct).select_from(joined)
+        .where(e.next_node.in_(list(person_nodes)), *f.conditions()).group_by(conn_col, e.node),
+        "hung_up": select(conn_col, c.last_node, func.count())
+        .where(c.outcome == "abandoned", *f.conditions()).group_by(conn_col, c.last_node),
+    }
+    out: dict[str, dict[tuple[str, str], int]] = {}
+    with engine.connect() as conn:
+        for name, query in queries.items():
+            out[name] = {(conn_key, node): n for conn_key, node, n in conn.execute(query) if node}
+    return out
+
+
+def live_calls(engine: Engine, at: datetime, limit: int = 50) -> list[dict]:
+    """Calls in progress now (started within LIVE_FOR), newest first, with their last turn's time."""
+    c = calls.c
+    last_turn = select(func.max(events.c.at)).where(events.c.call_sid == c.call_sid).scalar_subquery()
+    query = (select(*LIST_COLUMNS, last_turn.label("last_turn_at"))
+             .where(c.outcome == "in_progress", c.ended_at.is_(None), c.started_at >= at - LIVE_FOR)
+             .order_by(c.started_at.desc()).limit(limit))
+    with engine.connect() as conn:
+        rows = [_row(r) for r in conn.execute(query).mappings()]
+    for row in rows:
+        row["last_turn_at"] = _utc(row["last_turn_at"])
+    return rows
+
+
+def _rows(conn, table, call_sid: str, *order) -> list[dict]:
+    return [dict(r) for r in conn.execute(select(table).where(table.c.call_sid == call_sid).order_by(*order)).mappings()]
+
+
+def story(engine: Engine, call_sid: str) -> dict | None:
+    """One call with everything recorded about it, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(calls).where(calls.c.call_sid == call_sid)).mappings().first()
+        if row is None:
+            return None
+        call = _row(row)
+        call.pop("to_number", None)
+        turns = [Turn(at=_utc(r["at"]), node=r["node"], speech=r["speech"], digits=r["digits"],
+                      confidence=r["confidence"], intent=r["intent"], action=r["action"], next_node=r["next_node"])
+                 for r in _rows(conn, events, call_sid, events.c.at, events.c.id)]
+        found = {"call": call, "turns": turns,
+                 "voicemails": _rows(conn, db.voicemails, call_sid, db.voicemails.c.at),
+                 "callbacks": _rows(conn, db.callbacks, call_sid, db.callbacks.c.at),
+                 "texts": _rows(conn, db.text_messages, call_sid, db.text_messages.c.at),
+                 "alerts": _rows(conn, db.alerts, call_sid, db.alerts.c.id)}
+        found["station_actions"] = _rows(conn, stations.station_actions, call_sid, stations.station_actions.c.id)
+        found["station_commands"] = _rows(conn, stations.station_commands, call_sid, stations.station_commands.c.sent_at)
+    for item in found["callbacks"]:
+        item["number"] = masked(item["number"])
+    for item in found["texts"]:
+        item["to_number"] = masked(item["to_number"])
+    return found
+
+
+def recording_of(engine: Engine, recording_sid: str) -> dict | None:
+    """A voicemail's call and Twilio URL, by its RecordingSid."""
+    with engine.connect() as conn:
+        row = conn.execute(select(db.voicemails.c.call_sid, db.voicemails.c.recording_url)
+                           .where(db.voicemails.c.recording_sid == recording_sid)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def distinct_values(engine: Engine, column: str, since: datetime | None, limit: int = 200) -> list[str]:
+    """The values a filter can take over the period (stations, languages...), for its menu."""
+    col = {"station": calls.c.station_id}.get(column, getattr(calls.c, column))
+    query = select(col).where(col.is_not(None), *(Filters(since=since).conditions())).distinct().order_by(col).limit(limit)
+    with engine.connect() as conn:
+        return [v for (v,) in conn.execute(query)]
