@@ -206,3 +206,18 @@ def distinct_values(engine: Engine, column: str, since: datetime | None, limit: 
     query = select(col).where(col.is_not(None), *(Filters(since=since).conditions())).distinct().order_by(col).limit(limit)
     with engine.connect() as conn:
         return [v for (v,) in conn.execute(query)]
+
+
+def not_understood(engine: Engine, f: Filters, top: int = 10) -> list[dict]:
+    """What callers said or pressed that the bot could not place, most frequent first."""
+    e = events.c
+    heard = func.lower(e.speech)
+    query = (select(heard, e.digits, func.count()).select_from(events.join(calls, calls.c.call_sid == e.call_sid))
+             .where(e.action.like("not_understood%"), or_(e.speech.is_not(None), e.digits.is_not(None)), *f.conditions())
+             .group_by(heard, e.digits))
+    counts: dict[str, int] = {}
+    with engine.connect() as conn:
+        for speech, digits, n in conn.execute(query):
+            answer = " ".join((speech or "").split()) or f"keys {digits}"
+            counts[answer] = counts.get(answer, 0) + n
+    return [{"answer": a, "count": n} for a, n in sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:top]]

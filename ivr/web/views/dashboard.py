@@ -28,9 +28,10 @@ def page():
         figures = records.figures(common.engine(), filters)
         by_day = records.outcomes_by_day(common.engine(), filters)
         recent = records.list_calls(common.engine(), filters, limit=20)
+        misheard = records.not_understood(common.engine(), filters)
     except Exception as exc:
         return common.unreadable(exc)
-    return common.page("console/overview.html", filters, problems, figures=figures, recent=recent,
+    return common.page("console/overview.html", filters, problems, figures=figures, recent=recent, misheard=misheard,
                        chart_data={"outcomes": charts.outcomes(catalog, by_day)})
 
 
