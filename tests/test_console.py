@@ -205,3 +205,35 @@ def test_a_recording_is_fetched_through_the_console(calls):
     assert response.status_code == 200 and response.mimetype == "audio/mpeg" and response.data == b"ID3fake-mp3"
     assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")   # the account's credentials
     assert get(calls["client"], "/dashboard/recordings/RE" + "1" * 32 + ".mp3").status_code == 404
+
+
+def test_migration_0008_gives_old_calls_their_path(database_url):
+    from alembic import command
+    from sqlalchemy import insert, select, text
+
+    from ivr.records import db
+
+    engine = db.connect(database_url)
+    sid = "CA" + "8" * 32
+    with engine.begin() as conn:                       # a database as it was before the console
+        command.upgrade(db._alembic_config(conn), "0005")
+        conn.execute(text("INSERT INTO calls (call_sid, started_at, outcome) VALUES (:s, :t, 'released')"),
+                     {"s": sid, "t": db.now()})              # the calls table had no path yet
+        for n, (node, next_node) in enumerate([(None, "connector"), ("connector", "unlock_fob"),
+                                               ("unlock_fob", "unlock_fob"), ("unlock_fob", "released")]):
+            conn.execute(insert(db.events).values(call_sid=sid, request_key=f"k{n}", at=db.now(), node=node,
+                                                  action="x", next_node=next_node))
+    db.migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(db.calls.c.path).where(db.calls.c.call_sid == sid)).scalar() == \
+            "connector.unlock_fob.released"
+    engine.dispose()
+
+
+def test_each_turn_grows_the_path(calls, console):
+    from sqlalchemy import select
+
+    from ivr.records import db
+    with console.extensions["ivr"].recorder.engine.connect() as conn:
+        path = conn.execute(select(db.calls.c.path).where(db.calls.c.call_sid == calls["person"])).scalar()
+    assert path == "connector.ccs_button.agent"          # the reprompt at ccs_button counts once
