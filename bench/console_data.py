@@ -75,7 +75,7 @@ def one_call(flow, rng: random.Random, n: int, start: datetime, person_ends: lis
             if roll < 0.08:
                 turn(here, "not_understood:reprompt", here, "unclear")
                 continue
-            if roll < 0.26 and "released" in node.on.values() or roll < 0.12:
+            if (roll < 0.26 and "released" in node.on.values()) or roll < 0.12:
                 turn(here, "answer:released" if node.expect == "released" else "confirmed:released", "released", "released")
                 outcome = "released"
                 here = "released"

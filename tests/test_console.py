@@ -93,7 +93,7 @@ def test_a_calls_story(calls):
     turns = re.findall(r'<div class="step">([^<]+)</div>', text)
     assert turns[:3] == ["Call start", "Which connector", "Felt the CCS release button"]   # in order, labelled
     assert "Press the release button on top of the handle." in text      # what the bot said, in words
-    assert "keys 7" in text and "not understood" in text and "a person" in text
+    assert "pressed <kbd>7</kbd>" in text and "not understood" in text and "a person" in text
     assert "Stuck connector call." in text and "C C S connector." in text  # the whisper the agent heard
     assert "no answer" in text                                             # the dial result
     assert f"/dashboard/recordings/{RECORDING}.mp3" in text

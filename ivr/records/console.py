@@ -74,19 +74,21 @@ def figures(engine: Engine, f: Filters) -> dict:
 
 
 def _day(engine: Engine):
+    """The call's day (UTC), grouped as a date, not as text: PostgreSQL then hashes a few
+    hundred groups instead of sorting 100,000 strings."""
     if engine.dialect.name == "postgresql":
-        return cast(func.date(func.timezone("UTC", calls.c.started_at)), String)
+        return func.date(func.timezone("UTC", calls.c.started_at))
     return func.substr(cast(calls.c.started_at, String), 1, 10)
 
 
 def outcomes_by_day(engine: Engine, f: Filters) -> dict[str, dict[str, int]]:
     day = _day(engine).label("day")
-    query = select(day, calls.c.outcome, func.count()).where(*f.conditions()).group_by(day, calls.c.outcome).order_by(day)
+    query = select(day, calls.c.outcome, func.count()).where(*f.conditions()).group_by(day, calls.c.outcome)
     days: dict[str, dict[str, int]] = {}
     with engine.connect() as conn:
         for d, outcome, n in conn.execute(query):
             days.setdefault(str(d)[:10], {})[outcome] = n
-    return days
+    return {d: days[d] for d in sorted(days)}
 
 
 def list_calls(engine: Engine, f: Filters, limit: int = 50, offset: int = 0) -> list[dict]:
@@ -223,8 +225,11 @@ def not_understood(engine: Engine, f: Filters, top: int = 10) -> list[dict]:
     """What callers said or pressed that the bot could not place, most frequent first."""
     e = events.c
     heard = func.lower(e.speech)
-    query = (select(heard, e.digits, func.count()).select_from(events.join(calls, calls.c.call_sid == e.call_sid))
-             .where(e.action >= "not_understood:", e.action < "not_understood;", or_(e.speech.is_not(None), e.digits.is_not(None)), *f.conditions())
+    conditions = f.conditions()
+    turns = events.join(calls, calls.c.call_sid == e.call_sid) if conditions else events   # no filter: no join
+    query = (select(heard, e.digits, func.count()).select_from(turns)
+             .where(e.action >= "not_understood:", e.action < "not_understood;",
+                    or_(e.speech.is_not(None), e.digits.is_not(None)), *conditions)
              .group_by(heard, e.digits))
     counts: dict[str, int] = {}
     with engine.connect() as conn:

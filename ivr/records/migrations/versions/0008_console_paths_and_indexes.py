@@ -43,7 +43,8 @@ def _backfill_paths() -> None:
             "SELECT call_sid, next_node FROM events WHERE next_node IS NOT NULL ORDER BY call_sid, at, id"))
     update = sa.update(calls).where(calls.c.call_sid == sa.bindparam("sid")).values(path=sa.bindparam("p"))
     batch: list[dict] = []
-    current, path = None, []
+    current: str | None = None
+    path: list[str] = []
     for sid, node in [*turns, (None, None)]:
         if sid != current:
             if current is not None and path:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import render_template, request
 from sqlalchemy.engine import Engine
 
+from ivr.basics.kinds import OUTCOMES
 from ivr.call.flow import Flow
 from ivr.language.prompts import Catalog
 from ivr.records import db
@@ -15,7 +16,6 @@ from ivr.records.console import Filters
 from ivr.web.services import services
 from ivr.web.views.console import filters as url_filters
 from ivr.web.views.console import words
-from ivr.basics.kinds import OUTCOMES
 
 log = logging.getLogger("ivr.dashboard")
 

@@ -66,12 +66,9 @@ def funnels(flow: Flow, operator: Catalog, counts: Counts) -> list[dict]:
     out = []
     for connector, path in branches(flow).items():
         keys = (connector, "-") if connector == "unsure" else (connector,)
-        rows = []
-        for node_id in path:
-            def total(name: str, node: str = node_id) -> int:
-                return sum(counts.get(name, {}).get((k, node), 0) for k in keys)
-            rows.append({"node": node_id, "label": node_label(flow, operator, node_id), "reached": total("reached"),
-                         "freed": total("freed"), "hung_up": total("hung_up"), "person": total("person")})
+        rows = [{"node": node_id, "label": node_label(flow, operator, node_id),
+                 **{name: sum(counts.get(name, {}).get((k, node_id), 0) for k in keys)
+                    for name in ("reached", "freed", "hung_up", "person")}} for node_id in path]
         if any(r["reached"] for r in rows):
             out.append({"connector": connector, "name": connector_words(connector), "steps": rows})
     return out

@@ -35,7 +35,8 @@ class Entry:
     at: datetime | None
     offset_s: float | None
     step: str
-    heard: str | None          # what the caller said, or "keys 1"
+    heard: str | None          # what the caller said, as recognised
+    pressed: str | None        # the keys they pressed
     confidence: float | None
     took_for: str | None
     action: str
@@ -69,7 +70,7 @@ def _arrive(flow: Flow, catalog: Catalog, start: str | None, goal: str | None, c
             node_id = node.cases.get(connector or "", node.default) if node.branch == "connector" else \
                 (goal if goal in node.cases.values() else node.default)
         else:
-            if node_id != goal and goal in flow.nodes:   # the walk went elsewhere: say the goal only
+            if node_id != goal and goal and goal in flow.nodes:   # the walk went elsewhere: say the goal only
                 node = flow.nodes[goal]
             return lines + _say(catalog, (*node.say, *node.ask), connector)
     target = flow.nodes.get(goal or "")
@@ -90,7 +91,7 @@ def _said(flow: Flow, catalog: Catalog, action: str, node_id: str | None, next_i
         if kind == "language":
             return _say(catalog, ("language_switched", *here.ask), connector)
         return _say(catalog, here.ask, connector)
-    if kind == "answer" and node_id in flow.nodes:
+    if kind == "answer" and node_id and node_id in flow.nodes:
         return _arrive(flow, catalog, flow.nodes[node_id].on.get(detail), next_id, connector)
     if action == "start":
         return _arrive(flow, catalog, flow.start, next_id, connector)
@@ -100,7 +101,7 @@ def _said(flow: Flow, catalog: Catalog, action: str, node_id: str | None, next_i
 def _first_language(turns: Sequence, final: str | None, catalogs: Mapping[str, Catalog]) -> str:
     switches = [t.action.split(":", 1)[1] for t in turns if (t.action or "").startswith("language:")]
     if not switches:
-        return final if final in catalogs else next(iter(catalogs))
+        return final if final and final in catalogs else next(iter(catalogs))
     others = [lang for lang in catalogs if lang != switches[0]]
     return others[0] if others else switches[0]
 
@@ -118,13 +119,13 @@ def tell(flow: Flow, catalogs: Mapping[str, Catalog], operator: Catalog, turns: 
         node = flow.nodes.get(turn.node or "")
         if node is not None and node.sets == "connector" and action.startswith("answer:"):
             connector = action.split(":", 1)[1]
-        heard = " ".join((turn.speech or "").split()) or (f"keys {turn.digits}" if turn.digits else None)
+        heard = " ".join((turn.speech or "").split()) or None
         said = [] if action.startswith(("dial:", "voicemail")) else \
             _said(flow, catalogs[language], action, turn.node, turn.next_node, connector)
         entries.append(Entry(
             at=turn.at, offset_s=(turn.at - started_at).total_seconds() if turn.at and started_at else None,
             step=node_label(flow, operator, turn.node) if turn.node else "Call start",
-            heard=heard, confidence=turn.confidence,
+            heard=heard, pressed=turn.digits or None, confidence=turn.confidence,
             took_for=INTENT_WORDS.get(turn.intent or "", turn.intent and humanise(turn.intent)),
             action=action, said=tuple(said), language=language))
     return entries
