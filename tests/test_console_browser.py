@@ -3,6 +3,7 @@ watch a call come and go in the live panel, export CSV; screenshots of each view
 desktop and phone (390 px) widths go to test-output/."""
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import os
@@ -78,19 +79,22 @@ def wait(browser, condition, seconds=15):
 def shoot(browser, name: str) -> None:
     """The view at both widths, the whole page's height (capped), for the README and review."""
     SHOTS.mkdir(exist_ok=True)
+    settle = ("const done = arguments[0]; window.dispatchEvent(new Event('resize'));"   # Plotly follows the width
+              "requestAnimationFrame(() => setTimeout(done, 300))")
     for kind, (width, height) in WIDTHS.items():
-        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": kind == "phone"})
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": kind == "phone"}
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        browser.execute_async_script(settle)
         full = browser.execute_script("return document.documentElement.scrollHeight")
-        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": width, "height": min(full, 2400), "deviceScaleFactor": 1, "mobile": kind == "phone"})
-        browser.execute_script("window.scrollTo(0, 0)")
         if kind == "phone":   # readable at 390 px: nothing wider than the screen but the scrolling tables
             wide = browser.execute_script(
-                "return [...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll, .chart')"
+                "return [...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll')"
                 " && e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName + '.' + e.className)")
             assert wide == [], f"{name}: wider than the phone: {wide[:5]}"
-        assert browser.save_screenshot(str(SHOTS / f"console-{name}-{kind}.png"))
+        shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(full, 2400), "scale": 1}})
+        (SHOTS / f"console-{name}-{kind}.png").write_bytes(base64.b64decode(shot["data"]))
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 

@@ -7,7 +7,7 @@ function drawCharts() {
   const block = document.getElementById("chart-data");
   if (!block || typeof Plotly === "undefined") return;
   const charts = JSON.parse(block.textContent);
-  const config = { displaylogo: false, responsive: true };
+  const config = { displaylogo: false, responsive: true, displayModeBar: false };
   for (const [id, figure] of Object.entries(charts)) {
     const target = document.getElementById(id === "outcomes" ? "outcomes-chart" : id);
     if (!target || !figure.data.length) continue;

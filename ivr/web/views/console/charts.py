@@ -16,8 +16,8 @@ def outcomes(catalog: Catalog, by_day: dict[str, dict[str, int]]) -> dict:
     traces = [{"type": "bar", "name": outcome_words(catalog, o), "x": days,
                "y": [by_day[d].get(o, 0) for d in days], "marker": {"color": OUTCOME_COLOURS[o]}}
               for o in OUTCOMES if any(o in counts for counts in by_day.values())]
-    return {"data": traces, "layout": {"barmode": "stack", "title": {"text": "Outcomes per day"},
-                                       "xaxis": {"type": "category"}, "legend": {"orientation": "h", "y": -0.2}}}
+    return {"data": traces, "layout": {"barmode": "stack", "xaxis": {"type": "category"},
+                                       "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}}}
 
 
 def funnel(branch: dict) -> dict:
@@ -25,5 +25,5 @@ def funnel(branch: dict) -> dict:
     steps = [s for s in branch["steps"] if s["reached"]]
     return {"data": [{"type": "funnel", "y": [s["label"] for s in steps], "x": [s["reached"] for s in steps],
                       "textinfo": "value+percent initial"}],
-            "layout": {"title": {"text": branch["name"]}, "height": max(300, 34 * len(steps) + 90),
+            "layout": {"height": max(300, 34 * len(steps) + 90),
                        "yaxis": {"automargin": True}}}
