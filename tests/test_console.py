@@ -237,3 +237,26 @@ def test_each_turn_grows_the_path(calls, console):
     with console.extensions["ivr"].recorder.engine.connect() as conn:
         path = conn.execute(select(db.calls.c.path).where(db.calls.c.call_sid == calls["person"])).scalar()
     assert path == "connector.ccs_button.agent"          # the reprompt at ccs_button counts once
+
+
+@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/calls", "/dashboard/stations", "/dashboard/funnel",
+                                 "/dashboard/live.json"])
+def test_unreadable_records_say_so(console, monkeypatch, url):
+    from ivr.records import console as records
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database down")
+    for name in ("figures", "list_calls", "stations_table", "funnel_counts", "live_calls"):
+        monkeypatch.setattr(records, name, broken)
+    response = get(console.test_client(), url)
+    assert response.status_code == 503
+    assert "cannot be read" in response.get_data(as_text=True)
+
+
+def test_operator_language_spanish(env):
+    app = create_app({**env, "IVR_DASHBOARD_PASSWORD": PASSWORD, "IVR_AGENT_LANGUAGE": "es-US"})
+    client = app.test_client()
+    Call(client).run(keypad("3", "1"))
+    text = get(client, "/dashboard/calls?since=all").get_data(as_text=True)
+    assert "Conector liberado" in text and "Conector fuera" in text
+    app.extensions["ivr"].recorder.engine.dispose()
