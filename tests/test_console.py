@@ -260,3 +260,11 @@ def test_operator_language_spanish(env):
     text = get(client, "/dashboard/calls?since=all").get_data(as_text=True)
     assert "Conector liberado" in text and "Conector fuera" in text
     app.extensions["ivr"].recorder.engine.dispose()
+
+
+def test_csv_cells_never_start_a_formula():
+    from ivr.web.views.console.export import _csv_cell
+
+    assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _csv_cell("=1+2") == "'=1+2"
+    assert _csv_cell("@SUM(A1)") == "'@SUM(A1)" and _csv_cell("-1+1") == "'-1+1"
+    assert _csv_cell("SF-0042") == "SF-0042" and _csv_cell(None) == "" and _csv_cell(60) == "60"

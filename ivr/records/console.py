@@ -213,14 +213,6 @@ def recording_of(engine: Engine, recording_sid: str) -> dict | None:
     return dict(row) if row is not None else None
 
 
-def distinct_values(engine: Engine, column: str, since: datetime | None, limit: int = 200) -> list[str]:
-    """The values a filter can take over the period (stations, languages...), for its menu."""
-    col = {"station": calls.c.station_id}.get(column, getattr(calls.c, column))
-    query = select(col).where(col.is_not(None), *(Filters(since=since).conditions())).distinct().order_by(col).limit(limit)
-    with engine.connect() as conn:
-        return [v for (v,) in conn.execute(query)]
-
-
 def not_understood(engine: Engine, f: Filters, top: int = 10) -> list[dict]:
     """What callers said or pressed that the bot could not place, most frequent first."""
     e = events.c

@@ -39,7 +39,7 @@ def _row(row: dict, flow, catalog) -> dict:
 def _csv_cell(value) -> str:
     """No cell starts a formula when opened in a spreadsheet."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not text[1:2].isdigit() else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @bp.get("/calls.csv")
