@@ -268,3 +268,26 @@ def test_csv_cells_never_start_a_formula():
     assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _csv_cell("=1+2") == "'=1+2"
     assert _csv_cell("@SUM(A1)") == "'@SUM(A1)" and _csv_cell("-1+1") == "'-1+1"
     assert _csv_cell("SF-0042") == "SF-0042" and _csv_cell(None) == "" and _csv_cell(60) == "60"
+
+
+def test_side_questions_and_unknown_nodes_are_told():
+    from datetime import datetime, timezone
+
+    from ivr.records.reports import Turn
+    from ivr.web.views.console import story
+
+    content = load(ROOT / "flows", ROOT / "prompts")
+    at = datetime(2026, 11, 30, tzinfo=timezone.utc)
+
+    def turn(node, action, next_node, **kw):
+        return Turn(at=at, node=node, speech=kw.get("speech"), digits=kw.get("digits"), confidence=None,
+                    intent=kw.get("intent"), action=action, next_node=next_node)
+    entries = story.tell(content.flow, content.catalogs, content.catalogs["en-US"], [
+        turn(None, "start", "connector"),
+        turn("connector", "answer:ccs", "ccs_button", digits="1", intent="connector_ccs"),
+        turn("ccs_button", "confirm", "ccs_button", speech="it came out", intent="released"),
+        turn("gone_node", "answer:yes", "another_gone_node", digits="1", intent="yes"),
+    ], at, "en-US")
+    assert entries[2].said == (content.catalogs["en-US"].text("confirm_released"),)
+    assert entries[2].heard == "it came out" and entries[2].took_for == "it came out"
+    assert entries[3].step == "Gone node" and entries[3].said == ()      # renamed since: readable, nothing guessed

@@ -24,6 +24,9 @@ MAX_HOPS = 32
 # Actions whose reply repeats the question (with a lead-in), rather than arriving somewhere new.
 LEADS = {"wait": ("wait",), "help": ("help",), "roadside": ("roadside",), "confirmed:stuck": ("keep_going",),
          "hot:no": ("keep_going",), "resume": ("resume",), "back:first": ("first_step",)}
+# A short side question at the same step ("is it really out?", "is it hot?").
+SIDE_QUESTIONS = {"confirm": ("confirm_released",), "confirm:reprompt": ("not_understood", "confirm_released"),
+                  "hot_check": ("hot_check",), "resume_offer": ("resume_offer",)}
 INTENT_WORDS = {"connector_ccs": "CCS", "connector_chademo": "CHAdeMO", "connector_j1772": "J1772",
                 "connector_tesla": "Tesla", "connector_unsure": "not sure", "still_stuck": "still stuck",
                 "released": "it came out", "agent": "a person", "dont_know": "don't know",
@@ -46,9 +49,10 @@ class Entry:
 
 def _text(catalog: Catalog, key: str, connector: str | None) -> str | None:
     try:
-        return catalog.text_for(key, connector)
-    except (KeyError, IndexError, ValueError):   # a key gone, or one that wants parameters
+        text = catalog.text_for(key, connector)
+    except (KeyError, IndexError, ValueError):   # a key gone since the call
         return None
+    return None if "{" in text else text         # a sentence with a blank the call filled in: not guessed
 
 
 def _say(catalog: Catalog, keys: Sequence[str], connector: str | None) -> list[str]:
@@ -81,6 +85,8 @@ def _said(flow: Flow, catalog: Catalog, action: str, node_id: str | None, next_i
           connector: str | None) -> list[str]:
     here = flow.nodes.get(next_id or "")
     kind, _, detail = action.partition(":")
+    if action in SIDE_QUESTIONS:
+        return _say(catalog, SIDE_QUESTIONS[action], connector)
     if action.endswith(":reprompt") and here is not None and here.reprompt:
         return _say(catalog, (here.reprompt,), connector)
     if here is not None and here.kind == "ask" and next_id == node_id:
