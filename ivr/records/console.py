@@ -163,17 +163,13 @@ def funnel_counts(engine: Engine, f: Filters, person_nodes: Sequence[str]) -> di
 
 
 def live_calls(engine: Engine, at: datetime, limit: int = 50) -> list[dict]:
-    """Calls in progress now (started within LIVE_FOR), newest first, with their last turn's time."""
+    """Calls in progress now (started within LIVE_FOR, no final status yet), newest first."""
     c = calls.c
-    last_turn = select(func.max(events.c.at)).where(events.c.call_sid == c.call_sid).scalar_subquery()
-    query = (select(*LIST_COLUMNS, last_turn.label("last_turn_at"))
+    query = (select(*LIST_COLUMNS)
              .where(c.outcome == "in_progress", c.ended_at.is_(None), c.started_at >= at - LIVE_FOR)
              .order_by(c.started_at.desc()).limit(limit))
     with engine.connect() as conn:
-        rows = [_row(r) for r in conn.execute(query).mappings()]
-    for row in rows:
-        row["last_turn_at"] = _utc(row["last_turn_at"])
-    return rows
+        return [_row(r) for r in conn.execute(query).mappings()]
 
 
 def _rows(conn, table, call_sid: str, *order) -> list[dict]:
