@@ -80,18 +80,19 @@ def _prepare_database(engine, settings: Settings) -> None:
         engine.dispose()
 
 
-def _dashboard() -> tuple[Blueprint, str | None]:
-    """The dashboard's pages; without the `dashboard` extra (plotly), a page that says so,
+def _dashboard() -> tuple[tuple[Blueprint, ...], str | None]:
+    """The console's pages (the overview and ivr.web.views.console); without the
+    `dashboard` extra (plotly, whose script the charts load), one page that says so,
     and that one line."""
-    try:
-        from ivr.web.views import dashboard
-    except ModuleNotFoundError as exc:
-        message = str(extras.missing(exc, "dashboard"))
+    if not extras.present("dashboard"):
+        message = str(extras.MissingExtra("dashboard"))
         stub = Blueprint("dashboard", __name__, url_prefix="/dashboard")
         for rule, name in (("", "page"), ("/", "index"), ("/<path:rest>", "rest")):
             stub.add_url_rule(rule, name, lambda **_: Response(message + "\n", 503, mimetype="text/plain"))
-        return stub, message
-    return dashboard.bp, None
+        return (stub,), message
+    from ivr.web.views import dashboard
+    from ivr.web.views.console import blueprints
+    return (dashboard.bp, *blueprints.ALL), None
 
 
 def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
@@ -165,7 +166,8 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
     dashboard, no_plotly = _dashboard()
     if no_plotly and settings.dashboard_password:
         log.error("IVR_DASHBOARD_PASSWORD is set, but %s", no_plotly)
-    app.register_blueprint(dashboard)
+    for page in dashboard:   # the operators' console (issue 17)
+        app.register_blueprint(page)
     try:   # the station back end (issue 14): `none` unless configured; /ocpi endpoints
         init_station(app, env)
     except ConfigError as exc:

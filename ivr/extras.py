@@ -8,6 +8,7 @@ gevent) is part of the line itself. Imports nothing from ivr, so any layer may u
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 #: extra -> (what it is for, the modules it brings)
@@ -43,6 +44,11 @@ def missing(exc: ModuleNotFoundError, extra: str) -> MissingExtra:
     if top not in EXTRAS[extra][1]:
         raise exc
     return MissingExtra(extra)
+
+
+def present(extra: str) -> bool:
+    """Could the extra's packages be imported? Without importing them (plotly is slow to load)."""
+    return all(importlib.util.find_spec(module) is not None for module in EXTRAS[extra][1])
 
 
 def installed(extra: str) -> bool:

@@ -62,12 +62,18 @@ def test_page_shows_the_report(with_calls):
     response = with_calls.test_client().get("/dashboard", headers=basic("operator", PASSWORD))
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
-    assert 'id="outcomes-chart"' in page and 'id="funnel-chart"' in page
+    assert 'id="outcomes-chart"' in page and 'id="chart-data"' in page
     assert '<b id="calls">4</b>' in page
-    assert "unlock_fob" in page and "***0111" in page and "5555550111" not in page
+    assert "Connector out" in page and "unlock_fob" not in page     # labels, never node IDs
+    assert "***0111" in page and "5555550111" not in page
     assert "keys 7" in page                          # what the bot did not understand
-    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self';" in policy and "unsafe-eval" not in policy
     assert 'src="http' not in page and "cdn" not in page.lower()
+    # No inline script: every <script> names a file, or is a JSON data block.
+    import re
+    for tag in re.findall(r"<script[^>]*>", page):
+        assert 'src="/dashboard/' in tag or 'type="application/json"' in tag, tag
 
 
 def test_bad_since_date_is_explained(with_calls):
@@ -124,15 +130,18 @@ def test_dashboard_renders_its_charts_in_chromium(server, browser):
     browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": basic("operator", PASSWORD)})
     browser.get(server + "/dashboard")
     count = "return document.querySelectorAll(arguments[0]).length"
-    WebDriverWait(browser, 20).until(lambda d: d.execute_script(count, "#funnel-chart .main-svg") > 0)
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(count, "#outcomes-chart .main-svg") > 0)
 
     assert browser.find_element("id", "calls").text == "4"
-    # Plotly drew real marks: stacked bars per outcome, one funnel bar per step.
+    # Plotly drew real marks: stacked bars per outcome, in plain words.
     assert browser.execute_script(count, "#outcomes-chart .trace.bars .point path") >= 3
-    assert browser.execute_script(count, "#funnel-chart .trace .point path") >= 4
     legend = browser.execute_script("return [...document.querySelectorAll('#outcomes-chart .legendtext')]"
                                     ".map(e => e.textContent)")
-    assert {"released", "abandoned", "transferred"} <= set(legend)
+    assert {"Connector freed", "Hung up", "Put through to a person"} <= set(legend)
+
+    browser.get(server + "/dashboard/funnel")   # one funnel per connector branch, a bar per step reached
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(count, "#funnel-j1772 .main-svg") > 0)
+    assert browser.execute_script(count, "#funnel-j1772 .trace .point path") >= 3
 
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert fetched and all(url.startswith(server) for url in fetched), fetched

@@ -79,8 +79,12 @@ calls = Table(
     Column("duration_s", Integer),
     Column("hazard", String(8)),        # "fire" or "damage" once reported: never cleared
     Column("last_state", String(1000)),  # the engine's state after the last turn, to resume a dropped call
+    Column("path", String(1000)),        # the steps reached, "connector.ccs_button...": the console's funnel
     Index("ix_calls_started_at", "started_at"),
     Index("ix_calls_from_started", "from_number", "started_at"),
+    # The console's figures, stations and live panel read this index alone (ivr/records/console.py).
+    Index("ix_calls_console", "outcome", "started_at", "connector", "language", "station_id", "hazard"),
+    Index("ix_calls_station_started", "station_id", "started_at"),
 )
 
 events = Table(
@@ -97,6 +101,7 @@ events = Table(
     Column("action", String(64)),
     Column("next_node", String(64)),
     UniqueConstraint("call_sid", "request_key", name="uq_events_request"),
+    Index("ix_events_action", "action"),
 )
 
 # The hand-off's records, for the team to work through: messages left, call-back
@@ -415,6 +420,12 @@ def _turn_statements(dialect: str):
     add_turn = _insert_for(dialect, events).returning(events.c.id)
     keep: dict[str, Any] = {name: func.coalesce(bindparam(name), calls.c[name])  # None: leave as it is
             for name in ("last_node", "language", "connector", "outcome", "hazard", "last_state")}
+    # The path grows by the step reached, unless it is the step the call was already at
+    # (a reprompt, a repeat); a path near its column's size stops growing.
+    step = bindparam("last_node", type_=String)
+    keep["path"] = case((step.is_(None), calls.c.path), (calls.c.last_node == step, calls.c.path),
+                        (calls.c.path.is_(None), step), (func.length(calls.c.path) > 1000 - 65, calls.c.path),
+                        else_=calls.c.path + "." + step)
     move_call = update(calls).where(calls.c.call_sid == bindparam("sid")).values(**keep)
     return add_turn, move_call
 
