@@ -1,37 +1,54 @@
 """ivr.call.chain: the hand-off chain decided without Flask, a network or a clock."""
 from __future__ import annotations
 
+import pytest
 from conftest import CONTENT
 
-from ivr.call import chain
-from ivr.call.engine import CallState
+from ivr.call import chain, codec
+from ivr.call.codec import Place
+from ivr.call.engine import BadState, CallState
 from ivr.call.escalation import Escalation
 
 EN = CONTENT.catalogs["en-US"]
 ESC = Escalation(path="test", fallback=("voicemail", "callback", "sms"))
 
 
-def place(**kwargs) -> chain.Place:
-    return chain.Place(CallState(node="agent", lang="en-US", **kwargs))
+def place(**kwargs) -> Place:
+    return Place(CallState(node="agent", lang="en-US", **kwargs))
+
+
+def decode(params, **kwargs) -> Place:
+    return codec.decode(params, CONTENT.flow, CONTENT.catalogs, **kwargs)
 
 
 def test_the_place_travels_in_the_url_and_back():
-    here = chain.Place(CallState(node="agent", lang="en-US", hazard="fire"), chain="a", at=1, done="v", tries=1)
-    again, problem = chain.Place.from_params(here.params(), CONTENT.flow, CONTENT.catalogs, "en-US")
-    assert problem is None and again == here
+    here = Place(CallState(node="agent", lang="en-US", hazard="fire"), chain="a", at=1, done="v", tries=1)
+    assert decode(codec.encode(here)) == here
+    waiting = Place(CallState(node="reseat", lang="es-US"), candidate="EA45077", step="confirm",
+                    callback="+14155550188", leg=2, empty=True)
+    assert decode(codec.encode(waiting)) == waiting
+    assert codec.encode(waiting)["cb"] == "14155550188"
 
 
-def test_a_damaged_url_is_still_a_place():
-    damaged, problem = chain.Place.from_params({"node": "nowhere", "lang": "es-US", "ch": "x", "at": "999", "done": "zv"},
-                                               CONTENT.flow, CONTENT.catalogs, "en-US")
-    assert problem is not None
-    assert (damaged.state.lang, damaged.chain, damaged.at, damaged.done) == ("es-US", "f", -1, "v")
+@pytest.mark.parametrize("damage", [
+    {"node": "nowhere"}, {"ch": "x"}, {"at": "999"}, {"done": "zv"}, {"ot": "12"}, {"sc": "<Dial>"},
+    {"step": "later"}, {"cb": "+1415"}, {"step": "confirm"}, {"leg": "3"}, {"empty": "yes"},
+])
+def test_a_damaged_url_is_bad_state(damage):
+    with pytest.raises(BadState):
+        decode({"node": "agent", "lang": "en-US", **damage})
+
+
+def test_the_answer_url_names_a_question():
+    with pytest.raises(BadState):
+        decode({"node": "agent", "lang": "en-US"}, questions_only=True)
+    assert decode({"node": "reseat", "lang": "en-US"}, questions_only=True).state.node == "reseat"
 
 
 def test_links_are_offered_in_order_then_the_support_number():
     step = chain.next_step(place(), [], ESC, EN, (), "+18005550199")
     assert isinstance(step, chain.Offer) and step.place.at == 0 and EN.text("voicemail_offer") in step.lines
-    last = chain.next_step(chain.Place(place().state, at=2), [], ESC, EN, (), "+18005550199")
+    last = chain.next_step(Place(place().state, at=2), [], ESC, EN, (), "+18005550199")
     assert isinstance(last, chain.Goodbye) and "8 0 0" in last.lines[-1]
 
 
@@ -41,7 +58,7 @@ def test_a_left_message_skips_the_call_back():
 
 
 def test_a_hazard_during_an_offer_holds_and_the_caller_is_told_to_stay_clear():
-    offered = chain.Place(place().state, at=0)
+    offered = Place(place().state, at=0)
     answer = chain.answer_offer(offered, "voicemail", "hazard", EN)
     assert isinstance(answer, chain.AskAgain) and answer.alert
     assert answer.place.state.hazard == "fire"
@@ -52,7 +69,7 @@ def test_a_hazard_during_an_offer_holds_and_the_caller_is_told_to_stay_clear():
 
 
 def test_a_second_silence_is_no():
-    offered = chain.Place(place().state, at=0)
+    offered = Place(place().state, at=0)
     first = chain.answer_offer(offered, "callback", "silence", EN)
     assert isinstance(first, chain.AskAgain) and first.place.tries == 1
     assert isinstance(chain.answer_offer(first.place, "callback", "silence", EN), chain.GoOn)

@@ -54,9 +54,9 @@ def test_the_engine_failing_on_an_answer(app, client, monkeypatch):
 
 
 def test_understanding_failing_on_an_answer(client, monkeypatch):
-    from ivr.web.views import voice
+    from ivr.call import conversation
     root = start(client)
-    monkeypatch.setattr(voice, "understand", fail)
+    monkeypatch.setattr(conversation, "understand", fail)
     assert apologised_and_dialled(client.post(action_of(root), data=fields(SpeechResult="yes", Confidence="0.9")))
 
 
@@ -95,8 +95,8 @@ def test_the_fallback_url_apologises_and_dials(client):
 
 
 def test_a_failing_whisper_bridges_the_agent_instead_of_dialling_again(app, client, monkeypatch):
-    from ivr.web.views import voice
-    monkeypatch.setattr(voice.handoff, "whisper_lines", fail)
+    from ivr.call import handoff
+    monkeypatch.setattr(handoff, "whisper_lines", fail)
     root = twiml(client.post("/voice/whisper?node=agent&lang=en-US&path=session_screen", data=fields()))
     assert root.find("Dial") is None and len(root) == 0   # empty TwiML: the bridge
 

@@ -9,6 +9,7 @@ import pytest
 from conftest import TOKEN
 
 from helpers import action_of, gather, said, twiml
+from ivr.call import conversation
 from ivr.tools.simulator import Call
 from ivr.web.views import voice, web
 
@@ -23,13 +24,13 @@ def signed_client(signed_env):
 
 def seen_by_the_reader(monkeypatch) -> list:
     seen = []
-    real = voice.understand
+    real = conversation.understand
 
     def spy(speech, confidence, digits, *args, **kwargs):
         seen.append((speech, digits))
         return real(speech, confidence, digits, *args, **kwargs)
 
-    monkeypatch.setattr(voice, "understand", spy)
+    monkeypatch.setattr(conversation, "understand", spy)
     return seen
 
 

@@ -10,8 +10,8 @@ from conftest import ROOT, TOKEN
 
 from helpers import fields, twiml
 from ivr.app import create_app
+from ivr.call import chain
 from ivr.tools.simulator import Call
-from ivr.web.views import handoff as handoff_views
 
 # What Twilio allows in a queue's waitUrl answer (TwiML <Enqueue> docs).
 WAIT_URL_VERBS = {"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"}
@@ -32,9 +32,9 @@ def test_the_queue_wait_fail_safe_answers_what_a_wait_url_may_hold(queue_app, mo
     def broken(*_args, **_kwargs):
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr(handoff_views, "_catalog", broken)
+    monkeypatch.setattr(chain, "queue_wait", broken)
     call = Call(queue_app.test_client())
-    root = twiml(call.post("/voice/queue/wait?lang=en-US", {"QueuePosition": "2", "QueueTime": "30"}))
+    root = twiml(call.post("/voice/queue/wait?node=agent&lang=en-US", {"QueuePosition": "2", "QueueTime": "30"}))
     verbs = {element.tag for element in root}
     assert verbs and verbs <= WAIT_URL_VERBS, verbs
     assert root.find("Leave") is not None     # out of the queue: its action URL runs the fallback chain

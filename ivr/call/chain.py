@@ -5,87 +5,23 @@ answer, asks this module, renders the decision with ivr.web.twiml and carries
 out its effects (a dial, a recording, a text). Nothing here reads a clock, the
 environment or the database.
 
-Where the call is travels in the signed action URL with the call's state
-(CallState.to_params): `ch` (which chain: f = fallback, a = after hours,
-r = after a release), `at` (the link being run), `done` (codes of links already
-run) and `ot` (tries at the current question). Each key is parsed here, once.
+Where the call is in the chain travels in the signed action URL, in the one
+state every webhook carries (ivr.call.codec.Place).
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from ivr.basics import phone
 from ivr.call import escalation, handoff
-from ivr.call.engine import BadState, CallState, Engine, Line, Reply
+from ivr.call.codec import Place
+from ivr.call.engine import CallState, Engine, Line, Reply
 from ivr.call.escalation import Escalation
-from ivr.call.flow import Flow
 from ivr.language.prompts import Catalog
 
-ChainName = Literal["f", "a", "r"]
-CHAINS: dict[str, str] = {"f": "fallback", "a": "after_hours", "r": "released"}
 OFFERS = {"voicemail": "voicemail_offer", "callback": "callback_offer", "sms": "sms_offer"}
 Spoken = str | Line        # a line the caller hears: a prompt's text, or an engine Line
-
-
-@dataclass(frozen=True)
-class Place:
-    """A call in the hand-off: its state, the chain, the link at hand, the links done."""
-
-    state: CallState
-    chain: str = "f"
-    at: int = -1
-    done: str = ""
-    tries: int = 0
-
-    def params(self, **more: str | None) -> dict[str, str]:
-        params = {**self.state.to_params(), "ch": self.chain, "at": str(self.at)}
-        if self.done:
-            params["done"] = self.done
-        if self.tries:
-            params["ot"] = str(self.tries)
-        params.update({k: v for k, v in more.items() if v is not None})
-        return params
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str], flow: Flow, languages: Iterable[str],
-                    default_language: str) -> tuple[Place, str | None]:
-        """The place an action URL names, and the problem with it if any: a damaged
-        URL still gives a place (the start, in its language), so the caller hears a
-        goodbye, never an error."""
-        languages = tuple(languages)
-        problem = None
-        try:
-            state = CallState.from_params(params, flow, languages, questions_only=False)
-        except BadState as exc:
-            problem = str(exc)
-            lang = params.get("lang") or ""
-            state = CallState(node=flow.start, lang=lang if lang in languages else default_language)
-        raw_chain = params.get("ch", "f")
-        chain = raw_chain if raw_chain in CHAINS else "f"
-        at = int(params["at"]) if re.fullmatch(r"-?\d{1,2}", params.get("at", "")) else -1
-        done = "".join(c for c in params.get("done", "") if c in escalation.LINK_CODES.values())
-        return cls(state, chain, at, done, tries_of(params)), problem
-
-    def links(self, esc: Escalation) -> tuple[str, ...]:
-        return esc.chain(CHAINS[self.chain])
-
-    def link(self, esc: Escalation) -> str | None:
-        links = self.links(esc)
-        return links[self.at] if 0 <= self.at < len(links) else None
-
-    def did(self, link: str) -> Place:
-        """The place after `link` ran (it will not be offered again, nor its alternative)."""
-        return replace(self, done=self.done + escalation.LINK_CODES[link])
-
-
-def tries_of(params: Mapping[str, str]) -> int:
-    """`ot`: how many times the current question was asked again (one digit)."""
-    return int(params["ot"]) if re.fullmatch(r"\d", params.get("ot", "")) else 0
-
-
 
 
 def stay_clear_key(tier: str | None) -> str:

@@ -1,5 +1,6 @@
-"""Who is calling: the rate limit and the agent cap (counted in the records), and a
-call of theirs that dropped a moment ago (ivr.call.resume decides whether to carry on)."""
+"""Who is calling, looked up in the records for the conversation's Arrived event: the
+rate limit and the agent cap, and a call of theirs that dropped a moment ago
+(ivr.call.resume decides whether to carry on)."""
 from __future__ import annotations
 
 import logging
@@ -8,13 +9,10 @@ from urllib.parse import parse_qsl
 
 from ivr.basics import phone
 from ivr.call import resume
-from ivr.call.chain import Place
 from ivr.call.engine import CallState
-from ivr.config import ratelimit
 from ivr.records import callers, db
 from ivr.web.services import services
-from ivr.web.views import render
-from ivr.web.views.web import call_sid, request_key, voice_for
+from ivr.web.views.web import call_sid
 
 log = logging.getLogger("ivr.voice")
 
@@ -34,26 +32,17 @@ def over_rate_limit(caller: str | None) -> bool:
     return limited
 
 
-def rate_limited(caller: str | None, lang: str | None, state: CallState):
-    """Too many calls from one number: no bot, but the safety line and a person.
-
-    Unless IVR_AGENT_CAP says this number has rung the agents often enough: then
-    the hand-off's fallback (a message, a call back, the support number aloud)."""
+def over_agent_cap(caller: str | None) -> bool:
+    """IVR_AGENT_CAP: this number has rung the agents often enough; if the count fails, it has not."""
     svc = services()
-    catalog = svc.content.catalogs[voice_for(lang).language]
-    lines = [catalog.text("rate_limited"), catalog.text("rate_limited_danger")]
-    svc.recorder.turn(call_sid(), request_key(), node=None, speech=None, digits=None, confidence=None,
-                      intent=None, action=ratelimit.LIMITED_ACTION, next_node=None, outcome="transferred")
     try:
         capped = callers.agents_rung(svc.recorder.engine, svc.settings.agent_cap, caller, call_sid())
     except Exception as exc:
         svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; IVR_AGENT_CAP let it through")
-        capped = False
+        return False
     if capped:
         log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), phone.masked(caller))
-        return render.run_next(Place(state), lines)
-    return render.transfer([*lines, catalog.text("rate_limited_connecting")], state, voice_for(lang),
-                                  safety_said=True)
+    return capped
 
 
 def earlier_state(caller: str | None) -> CallState | None:

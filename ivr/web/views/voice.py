@@ -1,4 +1,6 @@
-"""The webhooks Twilio calls during a call. Thin: parse, ask the engine, render.
+"""The webhooks Twilio calls during a call. Thin: read the request, ask the
+conversation (ivr.call.conversation), render its reply, carry out its effects
+(ivr.web.views.converse).
 
 Every answer is TwiML with Content-Type text/xml. Whatever fails, the caller
 hears a short apology and is put through to a person: Twilio never sees a 500.
@@ -6,122 +8,55 @@ hears a short apology and is put through to a person: Twilio never sees a 500.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
 from ivr.basics import phone
-from ivr.call import greeting, handoff
-from ivr.call.engine import BadState, CallState, Heard, Reply
-from ivr.call.understanding import understand
-from ivr.web import twiml
+from ivr.call import events as ev
 from ivr.web.services import services
 from ivr.web.views import callers as callers_views
-from ivr.web.views import guards, render, web
-from ivr.web.views.web import absolute, call_sid, confidence, request_key, station_id, vocabulary_for, voice_for, xml
+from ivr.web.views import guards, readers
+from ivr.web.views.converse import respond
+from ivr.web.views.web import call_sid, station_id, xml
 
 log = logging.getLogger("ivr.voice")
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 guards.guard(bp)
 
-# -- rendering an engine reply ----------------------------------------------------
-
-OUTCOME_RECORDS = {"released": "released", "hazard": "hazard", "agent": "transferred", "goodbye": "goodbye"}
-
-
-def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
-    svc = services()
-    form = request.form
-    outcome = OUTCOME_RECORDS.get(reply.outcome or "")
-    if reply.state.hazard and reply.outcome != "agent":
-        outcome = "hazard"
-    svc.recorder.turn(
-        call_sid(), request_key(), node=node,
-        speech=form.get("SpeechResult"), digits=form.get("Digits"), confidence=confidence(),
-        intent=heard.intent if heard else None, action=reply.action,
-        next_node=reply.node, language=reply.state.lang, connector=reply.state.connector,
-        outcome=outcome, hazard=reply.state.hazard,
-        state=urlencode(reply.state.to_params()) if reply.outcome is None else None)
-
-
-# -- webhooks -----------------------------------------------------------------------
 
 @bp.post("")
 @bp.post("/")
 def incoming():
     """A call comes in: greet (or welcome back), and ask the first question."""
     svc = services()
-    content = svc.content
     caller = (request.form.get("From") or "")[:64] or None
     limited = callers_views.over_rate_limit(caller)
     known_station = station_id()
     svc.recorder.call_started(call_sid(), caller, request.form.get("To"),
-                              content.default_language, station_id=known_station)
+                              svc.content.default_language, station_id=known_station)
     log.info("call %s from %s", call_sid(), phone.masked(caller))
-    to = phone.compact(request.form.get("To"))
-    lang = svc.settings.number_languages.get(to)
-    earlier = callers_views.earlier_state(caller)
-    if limited:
-        state = CallState(node=content.flow.start, lang=lang or content.default_language, station=known_station,
-                          hazard=earlier.hazard if earlier else None)
-        return xml(callers_views.rate_limited(caller, lang, state))
-    welcome = greeting.greet(content.engine, content.flow.settings, lang, earlier, known_station)
-    reply = welcome.reply
-    record(reply, None, None)
-    if welcome.ask_station:
-        return xml(render.ask_station(reply))
-    if reply.outcome == "agent":
-        return xml(render.transfer(reply.lines, reply.state, voice_for(reply.state.lang)))
-    return xml(render.render_reply(reply))
+    arrived = ev.Arrived(earlier=callers_views.earlier_state(caller), lang=readers.line_language(),
+                         station=known_station, over_rate_limit=limited,
+                         over_agent_cap=limited and callers_views.over_agent_cap(caller))
+    return respond(None, arrived)
 
 
 @bp.post("/turn")
 def turn():
     """The caller answered (or stayed silent): take the next step."""
-    content = services().content
-    try:
-        state = CallState.from_params(request.args, content.flow, content.catalogs)
-    except BadState as exc:
-        log.warning("call %s: %s; transferring", call_sid(), exc)
-        return xml(guards.apology_transfer(request.args.get("lang")))
-    engine = content.engine
-    form = request.form
-    understood = understand(form.get("SpeechResult"), confidence(), form.get("Digits"),
-                            engine.expecting(state), state.lang, vocabulary_for(state.lang))
-    by = "keys" if (form.get("Digits") or "").strip() else "speech" if (form.get("SpeechResult") or "").strip() else ""
-    heard = Heard.of(understood, by)
-    reply = engine.answer(state, heard)
-    record(reply, heard, state.node)
-    web.alert_new_hazard(state.hazard, reply.state)
-    if greeting.station_after_answer(content.flow.settings, state, reply):
-        return xml(render.ask_station(reply))   # after the caller's first try (station_id_before)
-    return xml(render.render_reply(reply))
+    return respond(readers.place(questions_only=True), readers.answered("step"))
 
 
 @bp.post("/whisper")
 def whisper():
     """The agent's leg, before the bridge: the call's context, then press 1."""
-    content = services().content
-    agent_catalog = content.catalogs[services().settings.agent_language]
-    try:
-        state = CallState.from_params(request.args, content.flow, content.catalogs, questions_only=False)
-    except BadState:
-        state = None
-    if state is None:
-        lines = [agent_catalog.text("whisper_steps_none"), agent_catalog.text("whisper_accept")]
-    else:
-        lines = handoff.whisper_lines(agent_catalog, content.flow, state,
-                                      caller_language=content.catalogs[state.lang])
-    accept = absolute("voice.whisper_accept", **request.args.to_dict())
-    return xml(twiml.whisper(lines, accept=accept, voice=voice_for(agent_catalog.language)))
+    return respond(readers.place(), ev.WhisperAsked())
 
 
 @bp.post("/whisper/accept")
 def whisper_accept():
     """1 takes the call; anything else hangs up the agent's leg."""
-    if request.form.get("Digits") == "1":
-        return xml(twiml.accepted())
-    return xml(twiml.hangup())
+    return respond(readers.place(), ev.WhisperAnswered(request.form.get("Digits")))
 
 
 @bp.post("/status")

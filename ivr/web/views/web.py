@@ -14,9 +14,6 @@ from flask import Response, request, url_for
 from werkzeug.datastructures import ImmutableMultiDict
 
 from ivr.basics import ids
-from ivr.basics.phone import last_four
-from ivr.outbound.alerts import Alert
-from ivr.records.db import now
 from ivr.web import twiml
 from ivr.web.security import raw_path
 from ivr.web.services import services
@@ -52,16 +49,6 @@ def cap_fields() -> None:
         log.warning("webhook %s for call %s: fields longer than Twilio sends, cut", request.path,
                     (form.get("CallSid") or "?")[:64])
         request.form = ImmutableMultiDict([(name, capped(name, value)) for name, value in form.items(multi=True)])
-
-
-def alert_new_hazard(before: str | None, state) -> None:
-    """The operator hears of every hazard at once: a new or higher tier raises an alert."""
-    if not state.hazard or state.hazard == before:
-        return
-    services().alerts.raise_alert(Alert(
-        call_sid=call_sid(), tier=state.hazard, at=now(), station=state.station,
-        connector=state.connector, said=(request.form.get("SpeechResult") or request.form.get("Digits") or None),
-        caller_last4=last_four(request.form.get("From"))))
 
 
 def _field(name: str) -> str | None:
@@ -114,9 +101,3 @@ def voice_for(lang: str | None) -> twiml.Voice:
     content = services().content
     catalog = content.catalogs.get(lang or "") or content.catalogs[content.default_language]
     return twiml.Voice(catalog.voice, catalog.language)
-
-
-def vocabulary_for(lang: str | None):
-    """How callers answer in that language (None: the built-in English reading)."""
-    catalog = services().content.catalogs.get(lang or "")
-    return catalog.vocabulary if catalog is not None else None

@@ -1,0 +1,119 @@
+"""What can happen to a call, as the conversation sees it (ivr.call.conversation.handle).
+
+Pure values: the web layer reads each from Twilio's request (ivr.web.views.readers),
+or from carrying out an effect (a text's result), and hands it to the conversation.
+A silence is an Answered with neither speech nor digits: Twilio posts it to the
+same action URL (actionOnEmptyResult).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from ivr.call.engine import CallState
+
+Asked = Literal["step", "station", "offer", "callback"]   # which question the answer is to
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """The call arrives. Looked up by the web layer: an earlier dropped call's state,
+    the language and station the dialled number stands for, the caller's limits."""
+
+    earlier: CallState | None = None
+    lang: str | None = None
+    station: str | None = None
+    over_rate_limit: bool = False
+    over_agent_cap: bool = False     # looked up only when over the rate limit
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The caller answered `asked` (or stayed silent): Twilio's SpeechResult, Digits, Confidence."""
+
+    asked: Asked
+    speech: str | None = None
+    digits: str | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class DialEnded:
+    """A Dial ended: DialCallStatus and DialBridged (the leg is in the place)."""
+
+    status: str
+    bridged: bool = True
+
+
+@dataclass(frozen=True)
+class QueueEnded:
+    """The wait in the queue ended: QueueResult."""
+
+    result: str
+
+
+@dataclass(frozen=True)
+class QueueTick:
+    """The queue's waitUrl, again and again: QueueTime and QueuePosition as sent."""
+
+    waited: str = ""
+    position: str = ""
+
+
+@dataclass(frozen=True)
+class RecordingEnded:
+    """The voicemail's Record ended: the RecordingSid (None: nothing kept), its URL and length."""
+
+    sid: str | None
+    url: str | None = None
+    duration: int | None = None
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """What became of a SendText effect."""
+
+    reason: str    # sent, invalid_number, unsubscribed, unavailable (ivr.outbound.sms)
+
+
+@dataclass(frozen=True)
+class StationCommandResult:
+    """What became of a RunStationCommand effect (issue 14: unlock, reset)."""
+
+    command: str
+    ok: bool
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class WhisperAsked:
+    """The agent picked up: the whisper before the bridge."""
+
+
+@dataclass(frozen=True)
+class WhisperAnswered:
+    """The agent's key after the whisper (1 takes the call)."""
+
+    digits: str | None
+
+
+Event = (Arrived | Answered | DialEnded | QueueEnded | QueueTick | RecordingEnded | TextResult
+         | StationCommandResult | WhisperAsked | WhisperAnswered)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the decisions need besides the state and the event, read by the web layer:
+    the time (business hours), the caller's From and To, and the settings."""
+
+    now: datetime
+    caller: str | None = None             # From
+    line: str | None = None               # To
+    agent_number: str | None = None
+    dial_timeout: int = 25
+    support_number: str | None = None     # IVR_SUPPORT_NUMBER (escalation.yaml's wins)
+    caller_id: str | None = None          # IVR_CALLER_ID
+    can_text: bool = False                # an SMS sender is configured
+    callback_international: bool = False
+    agent_language: str = "en-US"
