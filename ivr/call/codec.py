@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 from ivr.basics import ids, phone
 from ivr.call import escalation
@@ -99,7 +99,7 @@ def decode(params: Mapping[str, str], flow: Flow, languages: Iterable[str], *, q
     chain = params.get("ch", "f")
     if chain not in CHAINS:
         raise BadState(f"unknown chain {chain!r}")
-    at = _number(params, "at", r"-1|\d", -1)
+    at = _count(params, "at", r"-1|\d", -1)
     done = params.get("done", "")
     if any(code not in escalation.LINK_CODES.values() for code in done) or len(done) > len(escalation.LINK_CODES):
         raise BadState("unknown links done")
@@ -117,15 +117,20 @@ def decode(params: Mapping[str, str], flow: Flow, languages: Iterable[str], *, q
     empty = params.get("empty", "")
     if empty not in ("", "1"):
         raise BadState("bad empty flag")
-    return Place(state, chain=chain, at=at, done=done, tries=_number(params, "ot", r"\d", 0),  # type: ignore[arg-type]
-                 candidate=candidate, step=step, callback=callback,  # type: ignore[arg-type]
-                 leg=_number(params, "leg", r"[12]", None), empty=empty == "1")
+    return Place(state, chain=cast(ChainName, chain), at=at, done=done,
+                 tries=_count(params, "ot", r"\d", 0), candidate=candidate, step=cast("CallbackStep | None", step),
+                 callback=callback, leg=_number(params, "leg", r"[12]"), empty=empty == "1")
 
 
-def _number(params: Mapping[str, str], key: str, pattern: str, default: int | None) -> int | None:
+def _count(params: Mapping[str, str], key: str, pattern: str, default: int) -> int:
+    value = _number(params, key, pattern)
+    return default if value is None else value
+
+
+def _number(params: Mapping[str, str], key: str, pattern: str) -> int | None:
     raw = params.get(key)
     if raw is None or raw == "":
-        return default
+        return None
     if not re.fullmatch(pattern, raw):
         raise BadState(f"bad {key!r}")
     return int(raw)

@@ -52,13 +52,13 @@ class Conversation:
             return self._arrived(event, ctx)
         if place is None:
             return self._lost(event, ctx)
-        handler: Callable[[Place, Any, ev.Context], out.Outcome] = {
+        handlers: dict[type, Callable[[Place, Any, ev.Context], out.Outcome]] = {
             ev.Answered: self._answered, ev.DialEnded: self._dial_ended, ev.QueueEnded: self._queue_ended,
             ev.QueueTick: self._queue_tick, ev.RecordingEnded: self._recording_ended, ev.TextResult: self._text_result,
             ev.StationCommandResult: self._command_result, ev.WhisperAsked: self._whisper,
             ev.WhisperAnswered: self._whisper_answered,
-        }[type(event)]
-        return handler(place, event, ctx)
+        }
+        return handlers[type(event)](place, event, ctx)
 
     def _lost(self, event: ev.Event, ctx: ev.Context) -> out.Outcome:
         if isinstance(event, ev.WhisperAsked):
@@ -113,7 +113,7 @@ class Conversation:
         by = "keys" if (event.digits or "").strip() else "speech" if (event.speech or "").strip() else ""
         heard = Heard.of(understood, by)
         reply = self.engine.answer(state, heard)
-        effects = (self._turn_record(reply, heard, state.node), *self._alert(state.hazard, reply.state))
+        effects: tuple[out.Effect, ...] = (self._turn_record(reply, heard, state.node), *self._alert(state.hazard, reply.state))
         if greeting.station_after_answer(self.flow.settings, state, reply):
             return self._ask_station(reply).after(*effects)   # after the caller's first try (station_id_before)
         return self._reply(reply, ctx).after(*effects)
