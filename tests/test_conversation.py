@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from conftest import CONTENT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ivr.call import codec
 from ivr.call import events as ev
@@ -199,3 +201,37 @@ def _never_open():
         def open_at(self, _moment):
             return False
     return Never()
+
+
+# -- a hazard holds, whatever comes after (hypothesis walks random calls) ----------------------
+
+ANSWERS = st.sampled_from([
+    {"digits": d} for d in "0123456789*#"] + [{}] + [
+    {"speech": s, "confidence": 0.9} for s in ("it came out", "still stuck", "there's smoke", "yes", "no", "cable is cracked")])
+EVENTS = st.sampled_from([ev.DialEnded("no-answer"), ev.DialEnded("completed", bridged=False), ev.QueueEnded("leave"),
+                          ev.RecordingEnded(None), ev.TextResult("sent")])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(ANSWERS, EVENTS), max_size=25))
+def test_once_a_hazard_is_heard_no_release_step_follows(moves):
+    outcome = TALK.handle(None, ev.Arrived(), CTX)
+    hazard = None
+    safety = CONTENT.engine.safety_nodes
+    for move in moves:
+        reply = outcome.reply
+        place = getattr(reply, "place", None)
+        if place is None:
+            break
+        if isinstance(move, dict):
+            if not isinstance(reply, out.Ask):
+                continue
+            outcome = TALK.handle(place, ev.Answered(reply.asked, **move), CTX)
+        else:
+            outcome = TALK.handle(place, move, CTX)
+        state = getattr(outcome.reply, "place", None) and outcome.reply.place.state
+        if state is not None:
+            assert not hazard or state.hazard, "a hazard was dropped"
+            hazard = hazard or state.hazard
+            if hazard and isinstance(outcome.reply, out.Ask) and outcome.reply.asked == "step":
+                assert state.node in safety, f"a release step after a hazard: {state.node}"
