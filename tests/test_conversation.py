@@ -161,11 +161,16 @@ def test_a_hazard_while_keying_the_station_id():
 
 
 def test_resume_after_a_drop_with_a_hazard_held():
-    earlier = CallState(node="reseat", lang="en-US", hazard="fire", path=("connector",), results=("",))
+    earlier = ev.EarlierCall({"node": "reseat", "lang": "en-US", "path": "connector"}, hazard="fire", outcome="hazard")
     back = TALK.handle(None, ev.Arrived(earlier=earlier), CTX)
     assert EN.text("welcome_back") in said(back) and back.reply.place.state.hazard == "fire"
     later = answer(back, digits="1")
     assert later.reply.place.state.hazard == "fire"      # whatever they say, the hazard holds
+    done = ev.EarlierCall({"node": "reseat", "lang": "en-US", "path": "connector"}, outcome="released")
+    fresh = TALK.handle(None, ev.Arrived(earlier=done), CTX)
+    assert EN.text("welcome_back") not in said(fresh)      # ended well: a new call starts afresh
+    limited = TALK.handle(None, ev.Arrived(earlier=earlier, over_rate_limit=True), CTX)
+    assert limited.reply.place.state.hazard == "fire"    # over the rate limit, the hazard still holds
 
 
 def test_over_the_rate_limit_a_person_or_the_fallback():

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from ivr.basics import phone
-from ivr.call import chain, greeting, handoff, station, station_dialogue
+from ivr.call import chain, greeting, handoff, resume, station, station_dialogue
 from ivr.call import events as ev
 from ivr.call import outcomes as out
 from ivr.call.codec import Place, encode
@@ -76,19 +76,27 @@ class Conversation:
     def _arrived(self, event: ev.Arrived, ctx: ev.Context) -> out.Outcome:
         if event.over_rate_limit:
             return self._rate_limited(event, ctx)
-        welcome = greeting.greet(self.engine, self.flow.settings, event.lang, event.earlier, event.station)
+        welcome = greeting.greet(self.engine, self.flow.settings, event.lang, self._resumable(event), event.station)
         reply = welcome.reply
         record = self._turn_record(reply, None, None, answer=False)
         if welcome.ask_station:
             return self._ask_station(reply).after(record)
         return self._reply(reply, ctx).after(record)
 
+    def _resumable(self, event: ev.Arrived) -> CallState | None:
+        """The dropped call to carry on, if any (a hazard in it always counts: ivr.call.resume)."""
+        earlier = event.earlier
+        if earlier is None:
+            return None
+        return resume.earlier_state(earlier.last_state, earlier.hazard, earlier.outcome, self.flow, self.engine.catalogs)
+
     def _rate_limited(self, event: ev.Arrived, ctx: ev.Context) -> out.Outcome:
         """Too many calls from one number: no bot, but the safety line and a person; or,
         over IVR_AGENT_CAP too, the hand-off's fallback (a message, a call back, the number)."""
         default = self.engine.default_language
+        earlier = self._resumable(event)
         state = CallState(node=self.flow.start, lang=event.lang or default, station=event.station,
-                          hazard=event.earlier.hazard if event.earlier else None)
+                          hazard=earlier.hazard if earlier else None)
         catalog = self._catalog(event.lang)
         lines = (catalog.text("rate_limited"), catalog.text("rate_limited_danger"))
         if event.over_agent_cap:

@@ -7,21 +7,30 @@ same action URL (actionOnEmptyResult).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-
-from ivr.call.engine import CallState
 
 Asked = Literal["step", "station", "offer", "callback"]   # which question the answer is to
 
 
 @dataclass(frozen=True)
+class EarlierCall:
+    """The caller's call that ended a moment ago, as recorded: its last state's URL
+    parameters, its hazard and its outcome (ivr.call.resume decides whether to carry on)."""
+
+    last_state: Mapping[str, str]
+    hazard: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class Arrived:
-    """The call arrives. Looked up by the web layer: an earlier dropped call's state,
+    """The call arrives. Looked up by the web layer: the caller's call that ended a moment ago,
     the language and station the dialled number stands for, the caller's limits."""
 
-    earlier: CallState | None = None
+    earlier: EarlierCall | None = None
     lang: str | None = None
     station: str | None = None
     over_rate_limit: bool = False

@@ -1,6 +1,6 @@
 """Who is calling, looked up in the records for the conversation's Arrived event: the
 rate limit and the agent cap, and a call of theirs that dropped a moment ago
-(ivr.call.resume decides whether to carry on)."""
+(the conversation decides whether to carry on)."""
 from __future__ import annotations
 
 import logging
@@ -8,8 +8,7 @@ from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from ivr.basics import phone
-from ivr.call import resume
-from ivr.call.engine import CallState
+from ivr.call import events as ev
 from ivr.records import callers, db
 from ivr.web.services import services
 from ivr.web.views.web import call_sid
@@ -45,15 +44,13 @@ def over_agent_cap(caller: str | None) -> bool:
     return capped
 
 
-def earlier_state(caller: str | None) -> CallState | None:
-    """The state of this caller's call that dropped within IVR_RESUME_MINUTES, if any (ivr.call.resume)."""
+def earlier_call(caller: str | None) -> ev.EarlierCall | None:
+    """This caller's call that ended within IVR_RESUME_MINUTES, if any, as recorded
+    (the conversation decides whether to carry on: ivr.call.resume)."""
     svc = services()
     if not svc.settings.resume_minutes or not phone.e164(caller):
         return None
     earlier = svc.recorder.earlier_call(caller, call_sid(), timedelta(minutes=svc.settings.resume_minutes))
     if earlier is None or not earlier.get("last_state"):
         return None
-    return resume.earlier_state(dict(parse_qsl(earlier["last_state"])), earlier.get("hazard"), earlier.get("outcome"),
-                                svc.content.flow, svc.content.catalogs)
-
-
+    return ev.EarlierCall(dict(parse_qsl(earlier["last_state"])), earlier.get("hazard"), earlier.get("outcome"))

@@ -35,7 +35,7 @@ def incoming():
     svc.recorder.call_started(call_sid(), caller, request.form.get("To"),
                               svc.content.default_language, station_id=known_station)
     log.info("call %s from %s", call_sid(), phone.masked(caller))
-    arrived = ev.Arrived(earlier=callers_views.earlier_state(caller), lang=readers.line_language(),
+    arrived = ev.Arrived(earlier=callers_views.earlier_call(caller), lang=readers.line_language(),
                          station=known_station, over_rate_limit=limited,
                          over_agent_cap=limited and callers_views.over_agent_cap(caller))
     return respond(None, arrived)
