@@ -34,6 +34,7 @@ from ivr.call.flow import Flow
 ChainName = Literal["f", "a", "r"]
 CHAINS: dict[str, str] = {"f": "fallback", "a": "after_hours", "r": "released"}
 CallbackStep = Literal["confirm", "enter"]
+PLACE_KEYS = ("ch", "at", "done", "ot", "sc", "step", "cb", "leg", "empty")   # beside CallState's own
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def decode(params: Mapping[str, str], flow: Flow, languages: Iterable[str], *, q
     """The place an action URL names; BadState if any key is malformed. `questions_only`:
     the release flow's answer URL, which always names a question."""
     state = CallState.from_params(params, flow, tuple(languages), questions_only=questions_only)
+    if not any(key in params for key in PLACE_KEYS):
+        return Place(state)     # a release-flow URL: nothing more to read (most webhooks)
     chain = params.get("ch", "f")
     if chain not in CHAINS:
         raise BadState(f"unknown chain {chain!r}")
