@@ -18,12 +18,14 @@ from dataclasses import replace
 from typing import Any
 
 from ivr.basics import phone
-from ivr.call import chain, greeting, handoff, resume, station, station_dialogue
+from ivr.call import chain, greeting, handoff, resume, station, station_actions, station_dialogue, station_whisper
 from ivr.call import events as ev
 from ivr.call import outcomes as out
-from ivr.call.codec import Place, encode
+from ivr.call.codec import Place, StationPlace, encode
 from ivr.call.engine import CallState, Engine, Heard, Line, Reply
 from ivr.call.escalation import Escalation
+from ivr.call.station_model import Evse, Outcome
+from ivr.call.station_policy import unlock_policy
 from ivr.call.understanding import Understanding, hints, understand
 from ivr.language.prompts import Catalog
 
@@ -49,16 +51,23 @@ class Conversation:
     def handle(self, place: Place | None, event: ev.Event, ctx: ev.Context) -> out.Outcome:
         """`place` None: the URL's state could not be read (a damaged URL): the safe answer."""
         if isinstance(event, ev.Arrived):
-            return self._arrived(event, ctx)
+            known = self._identified(event.lookup)
+            return self._station_hooks(known, _carry(self._arrived(event, ctx), known), ctx)
         if place is None:
             return self._lost(event, ctx)
+        if self._hazard_stop_unread(place, event):   # a hazard stop's result: the second alert first
+            return out.Outcome(out.Pending(place), (out.ReadCommand(place.station.command_id or "", then=event),))
         handlers: dict[type, Callable[[Place, Any, ev.Context], out.Outcome]] = {
             ev.Answered: self._answered, ev.DialEnded: self._dial_ended, ev.QueueEnded: self._queue_ended,
             ev.QueueTick: self._queue_tick, ev.RecordingEnded: self._recording_ended, ev.TextResult: self._text_result,
+            ev.StationRead: self._station_read, ev.StationCommandSent: self._command_sent,
             ev.StationCommandResult: self._command_result, ev.WhisperAsked: self._whisper,
             ev.WhisperAnswered: self._whisper_answered,
         }
-        return handlers[type(event)](place, event, ctx)
+        outcome = _carry(handlers[type(event)](place, event, ctx), place.station.carried())
+        if isinstance(event, (ev.StationRead, ev.StationCommandSent, ev.StationCommandResult)):
+            return outcome    # a station round's own answer: no second look at the station
+        return self._station_hooks(place.station, outcome, ctx)
 
     def _lost(self, event: ev.Event, ctx: ev.Context) -> out.Outcome:
         if isinstance(event, ev.WhisperAsked):
@@ -108,7 +117,8 @@ class Conversation:
 
     def _answered(self, place: Place, event: ev.Answered, ctx: ev.Context) -> out.Outcome:
         return {"step": self._step_answered, "station": self._station_answered, "offer": self._offer_answered,
-                "callback": self._callback_answered}[event.asked](place, event, ctx)
+                "callback": self._callback_answered, "station_wait": self._wait_answered, "hold": self._hold_answered,
+                "pulled": self._pulled_answered}[event.asked](place, event, ctx)
 
     def _understand(self, event: ev.Answered, expecting: str, lang: str, digits: str | None) -> Understanding:
         """The caller's answer read with the language's own words (its catalog's vocabulary)."""
@@ -239,10 +249,6 @@ class Conversation:
     def _text_result(self, place: Place, event: ev.TextResult, ctx: ev.Context) -> out.Outcome:
         return self._run_next(place, (self._catalog(place.state.lang).text(TEXT_REPLIES[event.reason]),), ctx)
 
-    def _command_result(self, place: Place, event: ev.StationCommandResult, ctx: ev.Context) -> out.Outcome:
-        """A station command's result (issue 14 will decide more): back to the step in full."""
-        return self._reply(self.engine.ask(place.state, action=f"command:{event.command}"), ctx)
-
     # -- a dial, the queue, the whisper ---------------------------------------------------
 
     def _dial_ended(self, place: Place, event: ev.DialEnded, ctx: ev.Context) -> out.Outcome:
@@ -290,7 +296,15 @@ class Conversation:
     def _whisper(self, place: Place, event: ev.WhisperAsked, ctx: ev.Context) -> out.Outcome:
         agent = self._catalog(ctx.agent_language)
         lines = handoff.whisper_lines(agent, self.flow, place.state, caller_language=self._catalog(place.state.lang))
-        return out.Outcome(out.Whisper(tuple(lines), place, agent.language))
+        here = place.station
+        result = station_actions.StationResult.from_param(here.result)
+        offer = (station_actions.OfferToAgent(here.unlock_connector, here.label or here.evse_uid or "")
+                 if here.unlock_connector and here.location_id and here.evse_uid else None)
+        extra, accept = station_whisper.whisper_extra(agent, result, offer)
+        lines = [*lines[:-1], *extra, accept or lines[-1]]
+        unlock = (out.UnlockOffer(here.location_id, here.evse_uid, here.unlock_connector, here.label)
+                  if offer is not None and here.location_id and here.evse_uid and here.unlock_connector else None)
+        return out.Outcome(out.Whisper(tuple(lines), place, agent.language, unlock))
 
     def _whisper_answered(self, place: Place | None, event: ev.WhisperAnswered, ctx: ev.Context) -> out.Outcome:
         return out.Outcome(out.Accepted() if event.digits == "1" else out.Hangup())
@@ -360,6 +374,279 @@ class Conversation:
         lead = (Line(self._catalog(place.state.lang).text(lead_key)),)
         return self._reply(self.engine.ask(place.state, lead, action="station"), ctx)
 
+    # -- the station in the loop (issue 14: ivr/call/station_actions.py has the six steps) ----
+
+    @staticmethod
+    def _identified(lookup: Any) -> StationPlace:
+        """The EVSE the called number names, if it names exactly one (several: a whole
+        site; the call goes on without one rather than act on a charger not identified)."""
+        if lookup is None:
+            return StationPlace()
+        decision = station_actions.start_which(lookup.candidates or ((lookup.evse,) if lookup.evse else ()))
+        if isinstance(decision, station_actions.Identified):
+            evse = decision.evse
+            return StationPlace(evse.location_id, evse.uid, _label(evse))
+        return StationPlace()
+
+    def _station_hooks(self, here: StationPlace, outcome: out.Outcome, ctx: ev.Context) -> out.Outcome:
+        """Where the identified station changes what comes next: the connector question it
+        answers, a session question it reads the status for, a hazard while current may
+        flow, a hand-off where the station holds the lock. Each is an effect whose result
+        comes back as an events.StationRead."""
+        if not here.identified or here.command_id:
+            return outcome
+        reply = outcome.reply
+        loc, uid = here.location_id or "", here.evse_uid or ""
+        if not _has_place(reply):
+            return outcome
+        if any(isinstance(effect, out.RaiseAlert) for effect in outcome.effects) and not here.result:
+            return _pending(outcome, out.ReadStation(loc, uid, True, "hazard", then=reply))
+        if isinstance(reply, out.Ask) and reply.asked == "step":
+            state = reply.place.state
+            node = self.flow.nodes.get(state.node)
+            if node is None or state.mode != "ask" or state.hazard:
+                return outcome
+            if node.expect == "connector" and state.connector is None:
+                return _pending(outcome, out.ReadStation(loc, uid, False, "connector", then=reply))
+            if station_actions.reads_status(node.id) and here.result is None:
+                index = str(station_actions.SESSION_QUESTIONS.index(node.id))
+                if index not in here.read:
+                    marked = replace(reply, place=replace(reply.place, station=replace(here, read=here.read + index)))
+                    return _pending(outcome, out.ReadStation(loc, uid, True, "session", then=marked))
+        if (isinstance(reply, (out.Dial, out.Enqueue)) and reply.place.state.connector and not reply.place.state.hazard
+                and not here.unlock_connector and not here.hold_asked
+                and (here.result is None or here.result.startswith("stop-"))):
+            return _pending(outcome, out.ReadStation(loc, uid, True, "unlock", then=reply))
+        return outcome
+
+    def _station_read(self, place: Place, event: ev.StationRead, ctx: ev.Context) -> out.Outcome:
+        then = event.then
+        if event.evse is None:   # no longer in the index: on as without a station
+            return out.Outcome(then)
+        return {"connector": self._connector_read, "session": self._session_read, "unlock": self._unlock_read,
+                "hazard": self._hazard_read}[event.purpose](place, event, ctx)
+
+    def _connector_read(self, place: Place, event: ev.StationRead, ctx: ev.Context) -> out.Outcome:
+        """The EVSE answers the connector question (one standard), or narrows it (its own)."""
+        then: out.Ask = event.then
+        state = then.place.state
+        lead = self._lead(then)
+        decision = station_actions.connector_question(event.evse)
+        if isinstance(decision, station_actions.ConnectorKnown):
+            reply = self.engine.answer(state, Heard(f"connector_{decision.key}"))
+            return self._reply(replace(reply, lines=(*lead, *reply.lines)), ctx).after(
+                self._record(f"station:connector:{decision.key}", node=state.node, answer=False, suffix=":st"))
+        if isinstance(decision, station_actions.AskAmong):
+            choices = station_whisper.connector_choice_lines(self._catalog(state.lang), decision)
+            return out.Outcome(replace(then, lines=(*lead, *choices)))
+        return out.Outcome(then)
+
+    def _session_read(self, place: Place, event: ev.StationRead, ctx: ev.Context) -> out.Outcome:
+        """At a question about the running session: the line reads the station itself."""
+        then: out.Ask = event.then
+        state = then.place.state
+        said_running = bool(state.path) and state.path[-1] in station_actions.SESSION_QUESTIONS \
+            and state.result_of(state.path[-1]) == "no"
+        decision = station_actions.on_status(event.evse, event.status, caller_said_running=said_running)
+        if isinstance(decision, station_actions.AsToday):
+            return out.Outcome(then)
+        say = self._catalog(state.lang).text
+        lead = (*self._lead(then), *(say(key) for key in decision.lines))
+        here = then.place.station
+        return out.Outcome(out.Pending(then.place), (out.RunStationCommand(
+            "STOP_SESSION", here.location_id or "", here.evse_uid or "", "s", session_id=decision.session_id,
+            lead=tuple(str(_text(line)) for line in lead), then=then),))
+
+    def _unlock_read(self, place: Place, event: ev.StationRead, ctx: ev.Context) -> out.Outcome:
+        """Before the hand-off, where the station holds the plug: the agent's 2 (the
+        whisper offers it), or with `automatic`, the caller holds the handle and the line unlocks."""
+        then = event.then
+        state = then.place.state
+        here = then.place.station if isinstance(then.place, Place) else place.station
+        policy = unlock_policy(self.flow.settings, event.evse)
+        decision = station_actions.unlock_step(policy, event.evse, state.connector, event.status, holding_handle=False)
+        if isinstance(decision, station_actions.OfferToAgent):
+            offered = replace(here, unlock_connector=decision.connector_id)
+            if isinstance(then, out.Dial):
+                return out.Outcome(replace(then, whisper=replace(then.whisper, station=offered)))
+            return out.Outcome(replace(then, place=replace(then.place, station=offered),
+                                       wait=replace(then.wait, station=offered)))
+        if isinstance(decision, station_actions.AskHold):
+            connector = station_actions.connector_of(event.evse, state.connector)
+            asking = Place(state, station=replace(here, hold_asked=True,
+                                                  unlock_connector=connector.id if connector else None))
+            return out.Outcome(self._yes_no(asking, (self._catalog(state.lang).text("station_hold_handle"),), "hold"))
+        return out.Outcome(then)
+
+    def _hazard_read(self, place: Place, event: ev.StationRead, ctx: ev.Context) -> out.Outcome:
+        """A hazard with current flowing: STOP_SESSION at once, no question; the hazard's
+        own words follow as they are (never a release step)."""
+        decision = station_actions.on_hazard(event.evse, event.status)
+        if decision is None:
+            return out.Outcome(event.then)
+        then = event.then
+        here = place.station
+        state = _place_of(then).state
+        say = self._catalog(state.lang).text
+        return out.Outcome(out.Pending(place), (out.RunStationCommand(
+            "STOP_SESSION", here.location_id or "", here.evse_uid or "", "h", session_id=decision.session_id,
+            lead=tuple(say(key) for key in decision.lines), then=then),))
+
+    def _command_sent(self, place: Place, event: ev.StationCommandSent, ctx: ev.Context) -> out.Outcome:
+        then = event.then
+        here = _place_of(then).station if then is not None else place.station
+        command = event.state
+        sent_at = int(ctx.now.timestamp())
+        if event.purpose == "h":
+            return self._hazard_sent(place, event, here, sent_at)
+        waiting = replace(here, command_id=command.command_id, waiting=event.purpose if command.command_id else None,
+                          sent_at=sent_at, turn=0)
+        if not command.command_id:
+            waiting = replace(waiting, command_id=None, waiting=None, sent_at=None)
+        state = _place_of(then).state if then is not None else place.state
+        at = Place(state, station=waiting)
+        decision = station_actions.wait_turn(command, sent_at=sent_at, now=ctx.now.timestamp(), turn=0,
+                                             hazard=bool(state.hazard))
+        return self._wait_decision(at, decision, event.lead, ctx)
+
+    def _hazard_sent(self, place: Place, event: ev.StationCommandSent, here: StationPlace, sent_at: int) -> out.Outcome:
+        """The stop is on its way: the hazard's reply with the stop's line first; its result
+        makes the second alert on the next webhook (or now, if it already failed)."""
+        then = event.then
+        command = event.state
+        if command.outcome is Outcome.PENDING and command.command_id:
+            waiting = replace(here, command_id=command.command_id, waiting="h", sent_at=sent_at, turn=0)
+            return out.Outcome(_with_lead(_carry_reply(then, waiting, force=True), event.lead))
+        result = station_actions.result_of(command)
+        done = replace(here, result=result.to_param())
+        state = _place_of(then).state
+        return out.Outcome(_with_lead(_carry_reply(then, done, force=True), event.lead), self._second_alert(state, done, result))
+
+    def _second_alert(self, state: CallState, here: StationPlace, result: station_actions.StationResult
+                      ) -> tuple[out.Effect, ...]:
+        effects: list[out.Effect] = [out.RaiseAlert("stop", state.station or here.label, state.connector,
+                                                    note=station_actions.alert_note(result, here.label))]
+        evse = Evse(here.location_id or "", here.evse_uid or "", None, here.label, "UNKNOWN")
+        if station_actions.out_of_service_after(state.hazard, evse if here.identified else None):
+            effects.append(out.TakeOutOfService(here.location_id or "", here.evse_uid or ""))
+        return tuple(effects)
+
+    def _hazard_stop_unread(self, place: Place, event: ev.Event) -> bool:
+        return (place.station.waiting == "h" and bool(place.station.command_id)
+                and isinstance(event, (ev.Answered, ev.WhisperAsked, ev.DialEnded, ev.QueueEnded)))
+
+    def _command_result(self, place: Place, event: ev.StationCommandResult, ctx: ev.Context) -> out.Outcome:
+        """A command read from the database: a hazard stop's second alert, or one turn of the wait."""
+        here = place.station
+        if event.then is not None:    # the hazard stop, read on the webhook after it
+            result = station_actions.result_of(event.state)
+            done = replace(here.carried(), result=result.to_param())
+            after = self.handle(replace(place, station=done), event.then, ctx)
+            return after.after(*self._second_alert(place.state, done, result))
+        decision = station_actions.wait_turn(event.state, sent_at=float(here.sent_at or ctx.now.timestamp()),
+                                             now=ctx.now.timestamp(), turn=here.turn, hazard=bool(place.state.hazard))
+        return self._wait_decision(place, decision, (), ctx)
+
+    def _wait_decision(self, place: Place, decision: station_actions.WaitDecision, lead: tuple[Spoken, ...],
+                       ctx: ev.Context) -> out.Outcome:
+        say = self._catalog(place.state.lang).text
+        if isinstance(decision, station_actions.Listen):
+            lines = (*lead, *((say(decision.line),) if decision.line else ()))
+            listening = replace(place, station=replace(place.station, turn=place.station.turn + 1))
+            return out.Outcome(self._ask(listening, lines, "station_wait", "released", decision.seconds))
+        if isinstance(decision, station_actions.Interrupted):
+            return self._interrupted(place, decision, ctx)
+        return self._finished(place, decision, lead, ctx)
+
+    def _wait_answered(self, place: Place, event: ev.Answered, ctx: ev.Context) -> out.Outcome:
+        """A turn of the listening wait: the caller's words first (a hazard, a person, "it
+        came out"), else the command as the database has it now (any worker)."""
+        heard = self._understand(event, "released", place.state.lang, event.digits)
+        here = place.station
+        if heard.intent in station_actions.WAIT_INTERRUPTS or not here.command_id:
+            result = station_actions.StationResult("unlock" if here.waiting == "u" else "stop", "pending")
+            return self._interrupted(place, station_actions.Interrupted(heard.intent, result), ctx)
+        return out.Outcome(out.Pending(place), (out.ReadCommand(here.command_id),))
+
+    def _interrupted(self, place: Place, decision: station_actions.Interrupted, ctx: ev.Context) -> out.Outcome:
+        state = place.state
+        here = replace(place.station.carried(), result=decision.result.to_param())
+        record = self._record(f"station:wait:{decision.intent}", node=state.node)
+        node = self.flow.nodes.get(state.node)
+        if node is not None and node.kind == "ask":
+            reply = self.engine.answer(state, Heard(decision.intent, by="speech"))
+            return _carry(self._reply(reply, ctx), here, force=True).after(record, *self._alert(state.hazard, reply.state))
+        if decision.intent in ("hazard", "damage"):
+            reply = self.engine.hazard_reply(state, "fire" if decision.intent == "hazard" else "damage")
+            return _carry(self._reply(reply, ctx), here, force=True).after(record, *self._alert(state.hazard, reply.state))
+        if decision.intent == "released":
+            return self._released(Place(state, station=here), ctx).after(record)
+        return _carry(self._put_through((), state, ctx), here, force=True).after(record)
+
+    def _finished(self, place: Place, decision: station_actions.Finished, lead: tuple[Spoken, ...],
+                  ctx: ev.Context) -> out.Outcome:
+        """The command's end: one sentence says what happened, then the steps, or a person."""
+        state = place.state
+        here = replace(place.station.carried(), result=decision.result.to_param())
+        say = self._catalog(state.lang).text
+        lines = tuple(Line(str(_text(line))) for line in lead) + tuple(Line(say(key)) for key in decision.lines)
+        record = self._record(f"station:{decision.result.to_param()}", node=state.node, answer=False, suffix=":sr")
+        if place.station.waiting == "u":
+            here = replace(here, unlock_connector=None)
+            if decision.result.succeeded:
+                asking = Place(state, station=here)
+                return out.Outcome(self._yes_no(asking, (*lines, say("did_it_come_out")), "pulled"), (record,))
+            return _carry(self._put_through(lines, state, ctx), here, force=True).after(record)
+        if decision.answer == "yes":
+            reply = self.engine.answer(state, Heard("yes"))
+            reply = replace(reply, lines=(*lines, *reply.lines))
+        else:
+            reply = self.engine.ask(state, lines, action="station")
+        return _carry(self._reply(reply, ctx), here, force=True).after(record)
+
+    def _hold_answered(self, place: Place, event: ev.Answered, ctx: ev.Context) -> out.Outcome:
+        """Automatic unlock: the caller holds the handle with the cable's weight off (OCPI:
+        tension keeps a lock stuck), then the line sends UNLOCK_CONNECTOR itself."""
+        state, here = place.state, place.station
+        heard = self._understand(event, "yes_no", state.lang, event.digits)
+        record = self._record(f"station:hold:{heard.intent}", node=state.node)
+        if heard.intent in ("hazard", "damage"):
+            reply = self.engine.hazard_reply(state, "fire" if heard.intent == "hazard" else "damage")
+            return self._reply(reply, ctx).after(record, *self._alert(state.hazard, reply.state))
+        decision = station_actions.on_hold_answer(heard.intent, here.unlock_connector or "")
+        if isinstance(decision, station_actions.NoUnlock) or not here.unlock_connector:
+            return self._put_through((), state, ctx).after(record)
+        say = self._catalog(state.lang).text
+        return out.Outcome(out.Pending(place), (record, out.RunStationCommand(
+            "UNLOCK_CONNECTOR", here.location_id or "", here.evse_uid or "", "u", connector_id=decision.connector_id,
+            lead=tuple(say(key) for key in decision.lines), then=out.Pending(place)),))
+
+    def _pulled_answered(self, place: Place, event: ev.Answered, ctx: ev.Context) -> out.Outcome:
+        """After the station unlocked: did it come out? Yes: released; anything else: a person."""
+        state = place.state
+        heard = self._understand(event, "yes_no", state.lang, event.digits)
+        record = self._record(f"station:pulled:{heard.intent}", node=state.node)
+        if heard.intent in ("yes", "released"):
+            return self._released(place, ctx).after(record)
+        if heard.intent in ("hazard", "damage"):
+            reply = self.engine.hazard_reply(state, "fire" if heard.intent == "hazard" else "damage")
+            return self._reply(reply, ctx).after(record, *self._alert(state.hazard, reply.state))
+        return self._put_through((), state, ctx).after(record)
+
+    def _released(self, place: Place, ctx: ev.Context) -> out.Outcome:
+        """The plug is out: the flow's release, as its last question's "it came out" leads."""
+        state = place.state
+        asked = next((node for node in reversed(state.path) if getattr(self.flow.nodes.get(node), "kind", "") == "ask"), None)
+        if asked is None:
+            return self._put_through((), state, ctx)
+        reply = self.engine.answer(replace(state, node=asked, mode="confirm"), Heard("yes"))
+        return self._reply(reply, ctx)
+
+    def _lead(self, ask: out.Ask) -> tuple[Spoken, ...]:
+        """What an Ask says before its question (a welcome, a lead-in)."""
+        first = self.engine.ask(ask.place.state)
+        return ask.lines[:max(0, len(ask.lines) - len(first.lines))]
+
     # -- small helpers ------------------------------------------------------------------------
 
     def _ask(self, place: Place, lines: Iterable[Spoken], asked: ev.Asked, expecting: str | None, timeout: int,
@@ -413,3 +700,53 @@ class Conversation:
                               language=reply.state.lang, connector=reply.state.connector, outcome=outcome,
                               hazard=reply.state.hazard, answer=answer,
                               state=encode(Place(reply.state)) if reply.outcome is None else None)
+
+
+# -- the station's place, carried through every reply ----------------------------------------
+
+def _has_place(reply: Any) -> bool:
+    return any(isinstance(getattr(reply, name, None), Place) for name in ("place", "accept"))
+
+
+def _place_of(reply: Any) -> Place:
+    for name in ("place", "accept"):
+        found = getattr(reply, name, None)
+        if isinstance(found, Place):
+            return found
+    raise TypeError(f"no place in {reply!r}")
+
+
+def _carry_reply(reply: Any, here: StationPlace, force: bool = False) -> Any:
+    """`reply` with the station on each of its places (unless a place has its own, or `force`)."""
+    changes = {}
+    for name in ("place", "whisper", "wait", "empty", "accept"):
+        found = getattr(reply, name, None)
+        if isinstance(found, Place) and (force or found.station == StationPlace()):
+            changes[name] = replace(found, station=here)
+    return replace(reply, **changes) if changes else reply
+
+
+def _carry(outcome: out.Outcome, here: StationPlace, force: bool = False) -> out.Outcome:
+    if here == StationPlace():
+        return outcome
+    return replace(outcome, reply=_carry_reply(outcome.reply, here, force))
+
+
+def _pending(outcome: out.Outcome, effect: out.Effect) -> out.Outcome:
+    """Hold the reply: its effects first, then `effect`, whose result decides it."""
+    return out.Outcome(out.Pending(_place_of(outcome.reply)), (*outcome.effects, effect))
+
+
+def _with_lead(reply: Any, lead: tuple[str, ...]) -> Any:
+    lines = getattr(reply, "lines", None)
+    return replace(reply, lines=(*lead, *lines)) if lines is not None and lead else reply
+
+
+def _text(line: Spoken) -> str:
+    return line.text if isinstance(line, Line) else line
+
+
+def _label(evse: Evse) -> str | None:
+    import re
+    label = evse.physical_reference or evse.evse_id
+    return label if label and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 *._:-]{0,47}", label) else None
