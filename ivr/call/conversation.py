@@ -613,6 +613,10 @@ class Conversation:
         if heard.intent in ("hazard", "damage"):
             reply = self.engine.hazard_reply(state, "fire" if heard.intent == "hazard" else "damage")
             return self._reply(reply, ctx).after(record, *self._alert(state.hazard, reply.state))
+        if heard.intent not in ("yes", "no", "agent") and place.tries < 1:   # a mumble or silence: once more
+            say = self._catalog(state.lang).text
+            return out.Outcome(self._yes_no(replace(place, tries=place.tries + 1),
+                                            (say("not_understood"), say("station_hold_handle")), "hold"), (record,))
         decision = station_actions.on_hold_answer(heard.intent, here.unlock_connector or "")
         if isinstance(decision, station_actions.NoUnlock) or not here.unlock_connector:
             return self._put_through((), state, ctx).after(record)

@@ -61,7 +61,8 @@ def _whisper_action(reply: out.Whisper) -> str:
     named = {"loc": unlock.location_id, "evse": unlock.evse_uid, "conn": unlock.connector_id}
     if unlock.label:
         named["label"] = unlock.label
-    return absolute("station_agent.agent_unlock", **(encode(reply.accept) if reply.accept else {}), **named)
+    # The unlock key reads loc, evse and conn (the connector's id, over the call state's conn).
+    return absolute("station_agent.agent_unlock", **{**(encode(reply.accept) if reply.accept else {}), **named})
 
 
 def _ask(ask: out.Ask) -> twiml.VoiceResponse:
