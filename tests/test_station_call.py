@@ -266,4 +266,4 @@ def test_the_result_posted_to_one_worker_is_read_by_another(station_line, site):
     assert wait_for(lambda: len(site.read("posted")) == 1)
     assert site.read("posted")[0]["url"].startswith(station_line.url)        # posted to worker B
     root = ET.fromstring(client.post(root.find("Gather").get("action"), data=form).data)
-    assert [s.text for s in root.iter("Say")][0] == "It's stopped. Now let's free the plug."
+    assert next(s.text for s in root.iter("Say")) == "It's stopped. Now let's free the plug."

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from ivr.basics import phone
 from ivr.call import chain, greeting, handoff, resume, station, station_actions, station_dialogue, station_whisper
 from ivr.call import events as ev
 from ivr.call import outcomes as out
-from ivr.call.codec import Place, StationPlace, encode
+from ivr.call.codec import Place, StationPlace, Waiting, encode
 from ivr.call.engine import CallState, Engine, Heard, Line, Reply
 from ivr.call.escalation import Escalation
 from ivr.call.station_model import Evse, Outcome
@@ -434,7 +434,8 @@ class Conversation:
         decision = station_actions.connector_question(event.evse)
         if isinstance(decision, station_actions.ConnectorKnown):
             reply = self.engine.answer(state, Heard(f"connector_{decision.key}"))
-            return self._reply(replace(reply, lines=(*lead, *reply.lines)), ctx).after(
+            said = tuple(line if isinstance(line, Line) else Line(line) for line in lead)
+            return self._reply(replace(reply, lines=(*said, *reply.lines)), ctx).after(
                 self._record(f"station:connector:{decision.key}", node=state.node, answer=False, suffix=":st"))
         if isinstance(decision, station_actions.AskAmong):
             choices = station_whisper.connector_choice_lines(self._catalog(state.lang), decision)
@@ -499,8 +500,8 @@ class Conversation:
         sent_at = int(ctx.now.timestamp())
         if event.purpose == "h":
             return self._hazard_sent(place, event, here, sent_at)
-        waiting = replace(here, command_id=command.command_id, waiting=event.purpose if command.command_id else None,
-                          sent_at=sent_at, turn=0)
+        waiting = replace(here, command_id=command.command_id, sent_at=sent_at, turn=0,
+                          waiting=cast("Waiting | None", event.purpose if command.command_id else None))
         if not command.command_id:
             waiting = replace(waiting, command_id=None, waiting=None, sent_at=None)
         state = _place_of(then).state if then is not None else place.state

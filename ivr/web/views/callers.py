@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 from flask import current_app
 
 from ivr.basics import phone
-from ivr.call.station_model import Lookup
 from ivr.call import events as ev
+from ivr.call.station_model import Lookup
 from ivr.records import callers, db
 from ivr.web.services import services
 from ivr.web.views.web import call_sid
