@@ -301,7 +301,7 @@ class Conversation:
         offer = (station_actions.OfferToAgent(here.unlock_connector, here.label or here.evse_uid or "")
                  if here.unlock_connector and here.location_id and here.evse_uid else None)
         extra, accept = station_whisper.whisper_extra(agent, result, offer)
-        lines = [*lines[:-1], *extra, accept or lines[-1]]
+        lines = [*lines[:1], *extra, *lines[1:-1], accept or lines[-1]]   # the result early: the agent acts on it
         unlock = (out.UnlockOffer(here.location_id, here.evse_uid, here.unlock_connector, here.label)
                   if offer is not None and here.location_id and here.evse_uid and here.unlock_connector else None)
         return out.Outcome(out.Whisper(tuple(lines), place, agent.language, unlock))
