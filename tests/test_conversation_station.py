@@ -40,16 +40,20 @@ class World:
     now: CommandState = PENDING
     asked: list = field(default_factory=list)
     talk: Conversation = TALK
+    site: tuple = ()
 
     def run(self, place, outcome: out.Outcome, ctx=CTX) -> out.Outcome:
         """The effect loop: each station effect's result handed back as its event."""
         effects = list(outcome.effects)
         while isinstance(outcome.reply, out.Pending):
-            effect = next(e for e in outcome.effects if isinstance(e, (out.ReadStation, out.RunStationCommand,
-                                                                        out.ReadCommand)))
+            effect = next(e for e in outcome.effects if isinstance(e, (out.FindStation, out.ReadStation,
+                                                                        out.RunStationCommand, out.ReadCommand)))
             self.asked.append(effect)
-            if isinstance(effect, out.ReadStation):
-                event: ev.Event = ev.StationRead(self.evse, self.status if effect.status else None, effect.purpose,
+            if isinstance(effect, out.FindStation):
+                event: ev.Event = ev.StationFound(Lookup(Outcome.UNKNOWN, candidates=self.site), effect.purpose,
+                                                  effect.then, effect.speech, effect.digits)
+            elif isinstance(effect, out.ReadStation):
+                event = ev.StationRead(self.evse, self.status if effect.status else None, effect.purpose,
                                                  effect.then)
             elif isinstance(effect, out.RunStationCommand):
                 event = ev.StationCommandSent(replace(self.sent, command=effect.command), effect.purpose, effect.lead,
@@ -105,11 +109,44 @@ def test_an_evse_with_two_standards_is_asked_among_its_own():
     assert node(world.answer(first, digits="2")) == "chademo_light"
 
 
-def test_a_whole_site_is_never_acted_on():
-    lookup = Lookup(Outcome.UNKNOWN, candidates=(CCS, CHADEMO))
-    first = TALK.handle(None, ev.Arrived(station="LOC1", lookup=lookup), CTX)
-    assert isinstance(first.reply, out.Ask) and node(first) == "connector"
-    assert first.reply.place.station == StationPlace() and not of(first, out.ReadStation)
+SITE = (CCS, replace(CHADEMO, location_id="LOC1"))
+
+
+def at_the_site(world: World) -> out.Outcome:
+    lookup = Lookup(Outcome.UNKNOWN, candidates=SITE)
+    return world.run(None, TALK.handle(None, ev.Arrived(station="LOC1", lookup=lookup), CTX))
+
+
+def test_a_whole_site_asks_which_charger_reads_it_back_once_then_knows_its_plug():
+    world = World(evse=CHADEMO, status=IDLE, site=SITE)
+    which = at_the_site(world)
+    assert which.reply.asked == "which" and which.reply.place.station == StationPlace()
+    assert said(which)[-1] == "Which charger are you at? Read me the label on it, or key in its numbers and press pound."
+    assert "Charging help line. Let's free the connector." in said(which)
+    back = world.answer(which, speech="E 9 9 9 9 9", confidence=0.9)
+    assert said(back)[0] == "You're at charger E, 9 9 9, 9 9. Is that right?" and back.reply.asked == "which"
+    assert not back.reply.place.station.identified            # never acted on before the caller's yes
+    known = world.answer(back, speech="yes", confidence=0.9)
+    assert said(known)[0] == "Thank you." and node(known) == "chademo_light"
+    assert known.reply.place.station.evse_uid == "EVSE-9"
+
+
+def test_a_site_whose_charger_is_not_found_goes_on_without_it():
+    world = World(site=SITE)
+    which = at_the_site(world)
+    again = world.answer(which, speech="Z 1", confidence=0.9)
+    assert said(again) == ["Sorry, I can't find that charger here. Please read its label once more."]
+    on = world.answer(again, digits="777#")
+    assert "Let's go on with the steps." in said(on) and node(on) == "connector"
+    assert on.reply.place.station == StationPlace()
+
+
+def test_a_no_to_the_read_back_asks_again_and_never_acts():
+    world = World(site=SITE)
+    back = world.answer(at_the_site(world), digits="12345#")
+    assert back.reply.place.station.candidate == "LOC1~EVSE-1"
+    again = world.answer(back, digits="2")
+    assert again.reply.asked == "which" and not again.reply.place.station.identified
 
 
 # -- is it still charging? ----------------------------------------------------------------

@@ -24,6 +24,7 @@ The keys, each parsed in one place:
   cmd    the station command being waited on (its id); `wf` what for: s stop, u unlock, h hazard stop
   ws     when it was sent (epoch seconds); `wt` the listening turns so far
   uc     the connector the agent may unlock (the whisper's offer); `ua` 1: automatic unlock asked
+  ec     a charger of the site read back, waiting for yes or no (`<location id>~<evse uid>`, with `el`)
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ ChainName = Literal["f", "a", "r"]
 CHAINS: dict[str, str] = {"f": "fallback", "a": "after_hours", "r": "released"}
 CallbackStep = Literal["confirm", "enter"]
 PLACE_KEYS = ("ch", "at", "done", "ot", "sc", "step", "cb", "leg", "empty")   # beside CallState's own
-STATION_KEYS = ("ev", "el", "sr", "rd", "cmd", "wf", "ws", "wt", "uc", "ua")
+STATION_KEYS = ("ev", "el", "sr", "rd", "cmd", "wf", "ws", "wt", "uc", "ua", "ec")
 Waiting = Literal["s", "u", "h"]
 _OCPI_ID = r"[A-Za-z0-9][A-Za-z0-9._*:-]{0,35}"   # OCPI CiString(36) ids as CPOs write them
 _EVSE_REF = re.compile(rf"({_OCPI_ID})~({_OCPI_ID})")
@@ -68,6 +69,7 @@ class StationPlace:
     turn: int = 0                       # wt
     unlock_connector: str | None = None  # uc
     hold_asked: bool = False            # ua
+    candidate: str | None = None        # ec: "<location id>~<evse uid>" read back, not yet confirmed
 
     @property
     def identified(self) -> bool:
@@ -92,6 +94,8 @@ class StationPlace:
             params["wt"] = str(self.turn)
         if self.hold_asked:
             params["ua"] = "1"
+        if self.candidate:
+            params["ec"] = self.candidate
         return params
 
     @classmethod
@@ -128,8 +132,12 @@ class StationPlace:
             raise BadState("bad hold flag")
         if (unlock is not None or hold) and location_id is None:
             raise BadState("an unlock needs its EVSE")
+        candidate = params.get("ec") or None
+        if candidate is not None and (not _EVSE_REF.fullmatch(candidate) or location_id is not None):
+            raise BadState("bad charger read back")
         return cls(location_id, evse_uid, label, result, read, command_id, cast("Waiting | None", waiting),
-                   _number(params, "ws", r"\d{9,11}"), _count(params, "wt", r"\d{1,2}", 0), unlock, hold == "1")
+                   _number(params, "ws", r"\d{9,11}"), _count(params, "wt", r"\d{1,2}", 0), unlock, hold == "1",
+                   candidate)
 
 
 @dataclass(frozen=True)

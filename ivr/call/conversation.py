@@ -52,7 +52,10 @@ class Conversation:
         """`place` None: the URL's state could not be read (a damaged URL): the safe answer."""
         if isinstance(event, ev.Arrived):
             known = self._identified(event.lookup)
-            return self._station_hooks(known, _carry(self._arrived(event, ctx), known), ctx)
+            arrived = _carry(self._arrived(event, ctx), known)
+            if event.lookup is not None and len(event.lookup.candidates) > 1:   # a whole site: which charger?
+                return self._ask_which(arrived)
+            return self._station_hooks(known, arrived, ctx)
         if place is None:
             return self._lost(event, ctx)
         if self._hazard_stop_unread(place, event):   # a hazard stop's result: the second alert first
@@ -60,12 +63,13 @@ class Conversation:
         handlers: dict[type, Callable[[Place, Any, ev.Context], out.Outcome]] = {
             ev.Answered: self._answered, ev.DialEnded: self._dial_ended, ev.QueueEnded: self._queue_ended,
             ev.QueueTick: self._queue_tick, ev.RecordingEnded: self._recording_ended, ev.TextResult: self._text_result,
-            ev.StationRead: self._station_read, ev.StationCommandSent: self._command_sent,
+            ev.StationFound: self._station_found, ev.StationRead: self._station_read,
+            ev.StationCommandSent: self._command_sent,
             ev.StationCommandResult: self._command_result, ev.WhisperAsked: self._whisper,
             ev.WhisperAnswered: self._whisper_answered,
         }
         outcome = _carry(handlers[type(event)](place, event, ctx), place.station.carried())
-        if isinstance(event, (ev.StationRead, ev.StationCommandSent, ev.StationCommandResult)):
+        if isinstance(event, (ev.StationFound, ev.StationRead, ev.StationCommandSent, ev.StationCommandResult)):
             return outcome    # a station round's own answer: no second look at the station
         return self._station_hooks(place.station, outcome, ctx)
 
@@ -118,7 +122,7 @@ class Conversation:
     def _answered(self, place: Place, event: ev.Answered, ctx: ev.Context) -> out.Outcome:
         return {"step": self._step_answered, "station": self._station_answered, "offer": self._offer_answered,
                 "callback": self._callback_answered, "station_wait": self._wait_answered, "hold": self._hold_answered,
-                "pulled": self._pulled_answered}[event.asked](place, event, ctx)
+                "pulled": self._pulled_answered, "which": self._which_answered}[event.asked](place, event, ctx)
 
     def _understand(self, event: ev.Answered, expecting: str, lang: str, digits: str | None) -> Understanding:
         """The caller's answer read with the language's own words (its catalog's vocabulary)."""
@@ -150,7 +154,10 @@ class Conversation:
             return self._reply(reply, ctx).after(record, *self._alert(state.hazard, reply.state))
         if isinstance(decision, station_dialogue.Confirmed):
             thanked = self._go_on(Place(replace(state, station=decision.station_id)), "station_thanks", ctx)
-            return thanked.after(record, out.SaveStation(decision.station_id))
+            thanked = thanked.after(record, out.SaveStation(decision.station_id))
+            if ctx.station_backend and not place.station.identified and _has_place(thanked.reply):
+                return _pending(thanked, out.FindStation(decision.station_id, "label", then=thanked.reply))
+            return thanked
         if isinstance(decision, station_dialogue.GoOn):
             return self._go_on(settled, decision.lead, ctx).after(record)
         say = self._catalog(state.lang).text
@@ -418,6 +425,70 @@ class Conversation:
                 and (here.result is None or here.result.startswith("stop-"))):
             return _pending(outcome, out.ReadStation(loc, uid, True, "unlock", then=reply))
         return outcome
+
+    def _ask_which(self, outcome: out.Outcome, prompt: str = "station_which", tries: int = 0,
+                   lead: tuple[Spoken, ...] | None = None) -> out.Outcome:
+        """Which charger of the site (its own label): asked instead of the question `outcome` asks."""
+        ask = outcome.reply
+        if not isinstance(ask, out.Ask) or ask.asked != "step":
+            return outcome
+        before = self._lead(ask) if lead is None else lead
+        lines = (*before, self._catalog(ask.place.state.lang).text(prompt))
+        place = Place(ask.place.state, tries=tries)
+        return out.Outcome(self._ask(place, lines, "which", None, STATION_SECONDS, keyed=True), outcome.effects)
+
+    def _which_answered(self, place: Place, event: ev.Answered, ctx: ev.Context) -> out.Outcome:
+        """The caller's label for "which charger", or their yes or no to its read-back."""
+        state, here = place.state, place.station
+        heard = self._understand(event, "yes_no", state.lang, event.digits if here.candidate else None)
+        record = self._record(f"station:which:{heard.intent}", node="station")
+        if heard.intent in ("hazard", "damage", "agent", "emergency_stop"):
+            reply = self.engine.answer(state, Heard.of(heard))
+            return self._reply(reply, ctx).after(record, *self._alert(state.hazard, reply.state))
+        if here.candidate:
+            loc, uid = here.candidate.split("~", 1)
+            evse = Evse(loc, uid, None, here.label, "UNKNOWN")
+            return self._which_decided(place, station_actions.confirm_which(evse, heard.intent, place.tries), ctx
+                                       ).after(record)
+        if not state.station:
+            return self._which_decided(place, station_actions.NotIdentified("no site"), ctx).after(record)
+        return out.Outcome(out.Pending(place), (record, out.FindStation(state.station, "which", speech=event.speech,
+                                                                        digits=event.digits)))
+
+    def _station_found(self, place: Place, event: ev.StationFound, ctx: ev.Context) -> out.Outcome:
+        lookup = event.lookup
+        if event.purpose == "which":
+            site = lookup.candidates or ((lookup.evse,) if lookup.evse else ())
+            decision = station_actions.answer_which(site, event.speech, event.digits, place.tries)
+            return self._which_decided(place, decision, ctx)
+        then = out.Outcome(event.then)     # the station ID confirmed mid-call: its charger, if one
+        if len(lookup.candidates) > 1:
+            return self._ask_which(then, lead=())
+        known = self._identified(lookup)
+        if not known.identified:
+            return then
+        return self._station_hooks(known, _carry(then, known, force=True), ctx)
+
+    def _which_decided(self, place: Place, decision: station_actions.WhichDecision, ctx: ev.Context) -> out.Outcome:
+        state = place.state
+        say = self._catalog(state.lang).text
+        if isinstance(decision, station_actions.Identified):
+            evse = decision.evse
+            here = StationPlace(evse.location_id, evse.uid, _label(evse) or place.station.label)
+            lead = (Line(say(decision.said)),) if decision.said else ()
+            outcome = _carry(self._reply(self.engine.ask(state, lead, action="station"), ctx), here, force=True)
+            return self._station_hooks(here, outcome, ctx)
+        if isinstance(decision, station_actions.ReadBackEvse):
+            evse = decision.evse
+            asking = Place(state, tries=decision.tries,
+                           station=StationPlace(label=_label(evse), candidate=f"{evse.location_id}~{evse.uid}"))
+            label = station_whisper.spoken_label(evse.label)
+            return out.Outcome(self._yes_no(asking, (say(decision.prompt, label=label),), "which"))
+        if isinstance(decision, station_actions.AskWhich):
+            asking = Place(state, tries=decision.tries)
+            return out.Outcome(self._ask(asking, (say(decision.prompt),), "which", None, STATION_SECONDS, keyed=True))
+        lead = (Line(say(decision.lead)),) if decision.lead else ()
+        return self._reply(self.engine.ask(state, lead, action="station"), ctx)
 
     def _station_read(self, place: Place, event: ev.StationRead, ctx: ev.Context) -> out.Outcome:
         then = event.then

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from ivr.call.station_model import CommandState, Evse, Lookup, StationStatus
 
 # which question the answer is to; station_wait, hold and pulled: the station's (issue 14)
-Asked = Literal["step", "station", "offer", "callback", "station_wait", "hold", "pulled"]
+Asked = Literal["step", "station", "offer", "callback", "station_wait", "hold", "pulled", "which"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,17 @@ class TextResult:
 
 
 @dataclass(frozen=True)
+class StationFound:
+    """What a FindStation effect found, with what it was for."""
+
+    lookup: Lookup
+    purpose: str
+    then: Any = None
+    speech: str | None = None
+    digits: str | None = None
+
+
+@dataclass(frozen=True)
 class StationRead:
     """What a ReadStation effect found: the EVSE from the line's index (None: not known),
     and its status when asked for. `purpose` and `then` come back as the effect had them."""
@@ -133,7 +144,7 @@ class WhisperAnswered:
 
 
 Event = (Arrived | Answered | DialEnded | QueueEnded | QueueTick | RecordingEnded | TextResult
-         | StationRead | StationCommandSent | StationCommandResult | WhisperAsked | WhisperAnswered)
+         | StationFound | StationRead | StationCommandSent | StationCommandResult | WhisperAsked | WhisperAnswered)
 
 
 @dataclass(frozen=True)
@@ -151,3 +162,4 @@ class Context:
     can_text: bool = False                # an SMS sender is configured
     callback_international: bool = False
     agent_language: str = "en-US"
+    station_backend: bool = False         # a station back end is configured (issue 14): look labels up

@@ -206,6 +206,18 @@ class RaiseAlert:
 
 
 @dataclass(frozen=True)
+class FindStation:
+    """Look a label (a station ID, a site) up in the line's EVSE index; comes back as an
+    events.StationFound with `purpose`, `then` and the caller's words it was for."""
+
+    label: str
+    purpose: str
+    then: object = None
+    speech: str | None = None
+    digits: str | None = None
+
+
+@dataclass(frozen=True)
 class ReadStation:
     """Read the identified EVSE from the line's index, and its status from the back end
     when `status`; comes back as an events.StationRead with `purpose` and `then`."""
@@ -249,7 +261,7 @@ class TakeOutOfService:
 
 
 Effect = (RecordTurn | RecordRateLimited | SetOutcome | SaveStation | SaveCallback | SaveVoicemail | SendText
-          | RaiseAlert | ReadStation | RunStationCommand | ReadCommand | TakeOutOfService)
+          | RaiseAlert | FindStation | ReadStation | RunStationCommand | ReadCommand | TakeOutOfService)
 
 
 @dataclass(frozen=True)

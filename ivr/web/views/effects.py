@@ -11,7 +11,7 @@ from flask import current_app, request
 from ivr.basics.phone import last_four
 from ivr.call import events as ev
 from ivr.call import outcomes as out
-from ivr.call.station_model import CommandState, Evse, Outcome, StationStatus
+from ivr.call.station_model import CommandState, Evse, Lookup, Outcome, StationStatus
 from ivr.config import ratelimit
 from ivr.outbound import sms
 from ivr.outbound.alerts import Alert
@@ -59,6 +59,10 @@ def _one(effect: out.Effect) -> ev.Event | None:
             log.warning("call %s: %s (console: /dashboard/calls/%s)", call_sid(), effect.note, call_sid())
     elif isinstance(effect, out.SendText):
         return _send_text(effect)
+    elif isinstance(effect, out.FindStation):
+        return ev.StationFound(_guarded(lambda backend: backend.find_evse(effect.label, call_sid=call_sid()),
+                                        Lookup(Outcome.DOWN, detail="the back end raised")),
+                               effect.purpose, effect.then, effect.speech, effect.digits)
     elif isinstance(effect, out.ReadStation):
         return _read_station(effect)
     elif isinstance(effect, out.RunStationCommand):

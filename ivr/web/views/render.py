@@ -12,7 +12,7 @@ from ivr.web.views.web import absolute, voice_for
 
 ANSWERS_TO = {"step": "voice.turn", "station": "handoff.station_id", "offer": "handoff.offer",
               "callback": "handoff.callback", "station_wait": "handoff.station_wait", "hold": "handoff.station_hold",
-              "pulled": "handoff.station_pulled"}
+              "pulled": "handoff.station_pulled", "which": "handoff.station_which"}
 
 
 def url(endpoint: str, place: Place | None) -> str:

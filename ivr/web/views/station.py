@@ -31,3 +31,9 @@ def station_hold():
 def station_pulled():
     """After the station unlocked: did the plug come out?"""
     return respond(readers.place(), readers.answered("pulled"))
+
+
+@bp.post("/station/which")
+def station_which():
+    """A whole site: which charger (its own label), read back once."""
+    return respond(readers.place(), readers.answered("which"))
