@@ -267,3 +267,30 @@ def test_the_result_posted_to_one_worker_is_read_by_another(station_line, site):
     assert site.read("posted")[0]["url"].startswith(station_line.url)        # posted to worker B
     root = ET.fromstring(client.post(root.find("Gather").get("action"), data=form).data)
     assert next(s.text for s in root.iter("Say")) == "It's stopped. Now let's free the plug."
+
+
+def test_a_queue_agent_takes_the_next_caller_and_the_log_has_the_calls_console_page(env, tmp_path, caplog):
+    """In queue mode the agents' own phones ask the line for their TwiML: <Dial><Queue url>; the
+    url runs on the queued caller's end (no Gather there), so the agent's context is the
+    call's console page, logged and recorded with the agent's leg."""
+    import logging
+
+    from ivr.app import create_app
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    for path in (ROOT / "flows").iterdir():
+        text = path.read_text()
+        if path.name == "escalation.yaml":
+            text = text.replace("agent:\n", "agent:\n  queue: stuck-connector\n", 1)
+        (folder / path.name).write_text(text)
+    app = create_app({**env, "IVR_FLOWS_DIR": str(folder)})
+    client = app.test_client()
+    root = ET.fromstring(client.post("/voice/queue/agent", data={"CallSid": "CA" + "5" * 32}).data)
+    queue = root.find("Dial/Queue")
+    assert queue is not None and queue.text == "stuck-connector" and queue.get("url").endswith("/voice/queue/bridging")
+    caller = "CA" + "6" * 32
+    with caplog.at_level(logging.INFO, logger="ivr.handoff"):
+        answer = client.post("/voice/queue/bridging", data={"CallSid": caller, "DequeingCallSid": "CA" + "5" * 32,
+                                                            "QueueSid": "QU" + "0" * 32})
+    assert answer.status_code == 200 and list(ET.fromstring(answer.data)) == []
+    assert f"/dashboard/calls/{caller}" in caplog.text
