@@ -310,3 +310,38 @@ def test_the_station_keys_go_through_the_url_and_back():
 def test_the_station_keys_are_read_strictly(bad):
     with pytest.raises(BadState):
         codec.decode({"node": "session_screen", "lang": "en-US", **bad}, CONTENT.flow, CONTENT.catalogs)
+
+
+# -- a hazard holds with the station in the loop (hypothesis walks random calls) ----------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MOVES = st.sampled_from(
+    [{"digits": d} for d in "0129#"] + [{}] + [
+        {"speech": s, "confidence": 0.9} for s in ("it came out", "still stuck", "there's smoke", "yes", "no",
+                                                   "cable is cracked", "agent", "it's still charging")])
+RESULTS = st.sampled_from([Outcome.PENDING, Outcome.OK, Outcome.REJECTED, Outcome.TIMEOUT, Outcome.DOWN])
+RELEASE_WORDS = ("free the plug", "Pull the plug", "Great, it's out")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(MOVES, RESULTS, st.integers(0, 40)), max_size=20), st.sampled_from([CCS, BOTH, CHADEMO]))
+def test_once_a_hazard_is_heard_no_release_step_follows_with_the_station(moves, evse):
+    world = World(evse=evse)
+    outcome = world.start()
+    hazard = None
+    for move, result, seconds in moves:
+        if not isinstance(outcome.reply, out.Ask):
+            break
+        world.now = replace(world.now, outcome=result, result="ACCEPTED" if result is Outcome.OK else "REJECTED")
+        outcome = world.answer(outcome, later(seconds), **move)
+        place = getattr(outcome.reply, "place", None)
+        if place is None:
+            continue
+        hazard = hazard or place.state.hazard
+        if hazard:
+            assert place.state.hazard, "a hazard was dropped"
+            assert not any(word in line for line in said(outcome) for word in RELEASE_WORDS), said(outcome)
+            if isinstance(outcome.reply, out.Ask) and outcome.reply.asked == "step":
+                assert place.state.node in CONTENT.engine.safety_nodes

@@ -605,7 +605,7 @@ class Conversation:
 
     def _hazard_stop_unread(self, place: Place, event: ev.Event) -> bool:
         return (place.station.waiting == "h" and bool(place.station.command_id)
-                and isinstance(event, (ev.Answered, ev.WhisperAsked, ev.DialEnded, ev.QueueEnded)))
+                and isinstance(event, (ev.Answered, ev.DialEnded, ev.QueueEnded)))   # the caller's leg only
 
     def _command_result(self, place: Place, event: ev.StationCommandResult, ctx: ev.Context) -> out.Outcome:
         """A command read from the database: a hazard stop's second alert, or one turn of the wait."""
