@@ -54,7 +54,7 @@ class World:
                                                   effect.then, effect.speech, effect.digits)
             elif isinstance(effect, out.ReadStation):
                 event = ev.StationRead(self.evse, self.status if effect.status else None, effect.purpose,
-                                                 effect.then)
+                                       effect.then, effect.said)
             elif isinstance(effect, out.RunStationCommand):
                 event = ev.StationCommandSent(replace(self.sent, command=effect.command), effect.purpose, effect.lead,
                                               effect.then)
@@ -345,3 +345,12 @@ def test_once_a_hazard_is_heard_no_release_step_follows_with_the_station(moves, 
             assert not any(word in line for line in said(outcome) for word in RELEASE_WORDS), said(outcome)
             if isinstance(outcome.reply, out.Ask) and outcome.reply.asked == "step":
                 assert place.state.node in CONTENT.engine.safety_nodes
+
+
+@pytest.mark.parametrize("words, first", [
+    ("it won't come out, it's still charging", "Yes, the station shows your session is still running. I'll stop it now."),
+    ("it's still stuck", "The station shows your session is still running. I'll stop it now.")])
+def test_the_caller_who_says_it_is_still_charging_hears_yes(words, first):
+    world = World()
+    wait = world.answer(world.start(), speech=words, confidence=0.9)
+    assert first in said(wait)

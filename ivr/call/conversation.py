@@ -27,6 +27,7 @@ from ivr.call.escalation import Escalation
 from ivr.call.station_model import Evse, Outcome
 from ivr.call.station_policy import unlock_policy
 from ivr.call.understanding import Understanding, hints, understand
+from ivr.language import phrases
 from ivr.language.prompts import Catalog
 
 OFFER_SECONDS = 8
@@ -55,7 +56,7 @@ class Conversation:
             arrived = _carry(self._arrived(event, ctx), known)
             if event.lookup is not None and len(event.lookup.candidates) > 1:   # a whole site: which charger?
                 return self._ask_which(arrived)
-            return self._station_hooks(known, arrived, ctx)
+            return self._station_hooks(known, arrived, ctx, event)
         if place is None:
             return self._lost(event, ctx)
         if self._hazard_stop_unread(place, event):   # a hazard stop's result: the second alert first
@@ -71,7 +72,7 @@ class Conversation:
         outcome = _carry(handlers[type(event)](place, event, ctx), place.station.carried())
         if isinstance(event, (ev.StationFound, ev.StationRead, ev.StationCommandSent, ev.StationCommandResult)):
             return outcome    # a station round's own answer: no second look at the station
-        return self._station_hooks(place.station, outcome, ctx)
+        return self._station_hooks(place.station, outcome, ctx, event)
 
     def _lost(self, event: ev.Event, ctx: ev.Context) -> out.Outcome:
         if isinstance(event, ev.WhisperAsked):
@@ -395,7 +396,8 @@ class Conversation:
             return StationPlace(evse.location_id, evse.uid, _label(evse))
         return StationPlace()
 
-    def _station_hooks(self, here: StationPlace, outcome: out.Outcome, ctx: ev.Context) -> out.Outcome:
+    def _station_hooks(self, here: StationPlace, outcome: out.Outcome, ctx: ev.Context,
+                       event: ev.Event | None = None) -> out.Outcome:
         """Where the identified station changes what comes next: the connector question it
         answers, a session question it reads the status for, a hazard while current may
         flow, a hand-off where the station holds the lock. Each is an effect whose result
@@ -419,7 +421,8 @@ class Conversation:
                 index = str(station_actions.SESSION_QUESTIONS.index(node.id))
                 if index not in here.read:
                     marked = replace(reply, place=replace(reply.place, station=replace(here, read=here.read + index)))
-                    return _pending(outcome, out.ReadStation(loc, uid, True, "session", then=marked))
+                    said = event.speech if isinstance(event, ev.Answered) else None
+                    return _pending(outcome, out.ReadStation(loc, uid, True, "session", then=marked, said=said))
         if (isinstance(reply, (out.Dial, out.Enqueue)) and reply.place.state.connector and not reply.place.state.hazard
                 and not here.unlock_connector and not here.hold_asked
                 and (here.result is None or here.result.startswith("stop-"))):
@@ -517,8 +520,8 @@ class Conversation:
         """At a question about the running session: the line reads the station itself."""
         then: out.Ask = event.then
         state = then.place.state
-        said_running = bool(state.path) and state.path[-1] in station_actions.SESSION_QUESTIONS \
-            and state.result_of(state.path[-1]) == "no"
+        said_running = (bool(state.path) and state.path[-1] in station_actions.SESSION_QUESTIONS
+                        and state.result_of(state.path[-1]) == "no") or self._says_running(state.lang, event.said)
         decision = station_actions.on_status(event.evse, event.status, caller_said_running=said_running)
         if isinstance(decision, station_actions.AsToday):
             return out.Outcome(then)
@@ -528,6 +531,15 @@ class Conversation:
         return out.Outcome(out.Pending(then.place), (out.RunStationCommand(
             "STOP_SESSION", here.location_id or "", here.evse_uid or "", "s", session_id=decision.session_id,
             lead=tuple(str(_text(line)) for line in lead), then=then),))
+
+    def _says_running(self, lang: str, speech: str | None) -> bool:
+        """"It's still charging", in the caller's words (the stop question's own "no" words)."""
+        if not speech:
+            return False
+        catalog = self._catalog(lang)
+        if understand(speech, None, None, "yes_no", lang, catalog.vocabulary).intent == "dont_know":
+            return False
+        return phrases.match(speech.lower(), catalog.words.get("stop_session", {})) == "no"
 
     def _unlock_read(self, place: Place, event: ev.StationRead, ctx: ev.Context) -> out.Outcome:
         """Before the hand-off, where the station holds the plug: the agent's 2 (the

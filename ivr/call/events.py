@@ -110,6 +110,7 @@ class StationRead:
     status: StationStatus | None
     purpose: str
     then: Any = None
+    said: str | None = None
 
 
 @dataclass(frozen=True)

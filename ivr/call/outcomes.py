@@ -227,6 +227,7 @@ class ReadStation:
     status: bool
     purpose: str
     then: object = None
+    said: str | None = None      # what the caller said just before (speech), for the line after the read
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def _read_station(effect: out.ReadStation) -> ev.StationRead:
     if evse is not None and effect.status:
         status = _guarded(lambda backend: backend.status(evse, call_sid=call_sid()),
                           StationStatus(Outcome.DOWN, detail="the back end raised"))
-    return ev.StationRead(evse, status, effect.purpose, effect.then)
+    return ev.StationRead(evse, status, effect.purpose, effect.then, effect.said)
 
 
 def _run_command(effect: out.RunStationCommand) -> ev.StationCommandSent:
