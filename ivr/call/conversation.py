@@ -17,14 +17,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, cast
 
-from ivr.basics import phone
+from ivr.basics import ids, phone
 from ivr.call import chain, greeting, handoff, resume, station, station_actions, station_dialogue, station_whisper
 from ivr.call import events as ev
 from ivr.call import outcomes as out
 from ivr.call.codec import Place, StationPlace, Waiting, encode
 from ivr.call.engine import CallState, Engine, Heard, Line, Reply
 from ivr.call.escalation import Escalation
-from ivr.call.station_model import Evse, Outcome
+from ivr.call.station_model import Evse, Outcome, label_key
 from ivr.call.station_policy import unlock_policy
 from ivr.call.understanding import Understanding, hints, understand
 from ivr.language import phrases
@@ -303,8 +303,11 @@ class Conversation:
 
     def _whisper(self, place: Place, event: ev.WhisperAsked, ctx: ev.Context) -> out.Outcome:
         agent = self._catalog(ctx.agent_language)
-        lines = handoff.whisper_lines(agent, self.flow, place.state, caller_language=self._catalog(place.state.lang))
         here = place.station
+        state = place.state
+        if here.identified and here.label and ids.is_station_id(label_key(here.label)):
+            state = replace(state, station=label_key(here.label))   # the charger itself, not its site
+        lines = handoff.whisper_lines(agent, self.flow, state, caller_language=self._catalog(place.state.lang))
         result = station_actions.StationResult.from_param(here.result)
         offer = (station_actions.OfferToAgent(here.unlock_connector, here.label or here.evse_uid or "")
                  if here.unlock_connector and here.location_id and here.evse_uid else None)
