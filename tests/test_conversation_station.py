@@ -246,6 +246,11 @@ def test_a_hazard_during_the_wait_holds():
     heard = world.answer(wait, speech="it's on fire", confidence=0.9)
     assert node(heard) == "hazard" and [a.tier for a in of(heard, out.RaiseAlert)] == ["fire"]
     assert not any("pull" in line.lower() for line in said(heard))
+    assert heard.reply.place.station.waiting == "h"            # the stop on its way: its result, next webhook
+    world.now = replace(world.now, outcome=Outcome.OK, result="ACCEPTED")
+    after = world.answer(heard, speech="yes", confidence=0.9)
+    assert [a.tier for a in of(after, out.RaiseAlert)] == ["stop"]
+    assert len([e for e in world.asked if isinstance(e, out.RunStationCommand)]) == 1   # never sent twice
 
 
 # -- the unlock ---------------------------------------------------------------------------

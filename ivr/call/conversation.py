@@ -411,7 +411,7 @@ class Conversation:
         loc, uid = here.location_id or "", here.evse_uid or ""
         if not _has_place(reply):
             return outcome
-        if any(isinstance(effect, out.RaiseAlert) for effect in outcome.effects) and not here.result:
+        if any(isinstance(effect, out.RaiseAlert) for effect in outcome.effects) and here.result != "stop-ok":
             return _pending(outcome, out.ReadStation(loc, uid, True, "hazard", then=reply))
         if isinstance(reply, out.Ask) and reply.asked == "step":
             state = reply.place.state
@@ -658,6 +658,10 @@ class Conversation:
     def _interrupted(self, place: Place, decision: station_actions.Interrupted, ctx: ev.Context) -> out.Outcome:
         state = place.state
         here = replace(place.station.carried(), result=decision.result.to_param())
+        if decision.intent in ("hazard", "damage") and place.station.waiting == "s" and place.station.command_id:
+            # The stop is already on its way: its result makes the hazard's second alert, next webhook.
+            here = replace(place.station.carried(), command_id=place.station.command_id, waiting="h",
+                           sent_at=place.station.sent_at)
         record = self._record(f"station:wait:{decision.intent}", node=state.node)
         node = self.flow.nodes.get(state.node)
         if node is not None and node.kind == "ask":
