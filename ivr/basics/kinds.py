@@ -28,7 +28,7 @@ Intent = Literal[
 INTENTS: tuple[Intent, ...] = get_args(Intent)
 
 #: The kind of answer a question listens for.
-Expectation = Literal["yes_no", "released", "connector", "any"]
+Expectation = Literal["yes_no", "released", "connector", "car", "any"]
 EXPECTATIONS: tuple[Expectation, ...] = get_args(Expectation)
 
 #: How a recorded call ended, in the order reports show them.

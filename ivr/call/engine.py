@@ -14,6 +14,7 @@ from typing import Any
 
 from ivr.basics import ids
 from ivr.basics.kinds import EndKind
+from ivr.call import vehicles as cars
 from ivr.call.flow import Flow, Node
 from ivr.language import phrases
 from ivr.language.prompts import Catalog
@@ -214,9 +215,11 @@ class Engine:
     """Decides each turn. Every reply leaves through `_held`, which keeps a call that
     has reported a hazard in the hazard's nodes whatever the caller says next."""
 
-    def __init__(self, flow: Flow, catalogs: Mapping[str, Catalog], default_language: str = "en-US"):
+    def __init__(self, flow: Flow, catalogs: Mapping[str, Catalog], default_language: str = "en-US",
+                 vehicles: cars.Vehicles | None = None):
         self.flow = flow
         self.catalogs = catalogs
+        self.vehicles = vehicles      # flows/vehicles.yaml: "What car is it?" (issue 15)
         self.default_language = default_language
         self.safety_nodes = flow.hazard_nodes if "hazard" in flow.globals else frozenset()
 
@@ -347,6 +350,8 @@ class Engine:
             return self._ask(node, state, (self._line(state, "help"),), short=True, action="help")
         if intent == "silence":
             return self._retry(state, node, "silence", node.silence)
+        if node.expect == "car":
+            return self._car_answer(state, node, heard)
         if intent == "car" and heard.car:
             return self._ask(node, state, (self._line(state, "car_noted", car=heard.car),), short=True,
                              action="car")
@@ -528,7 +533,8 @@ class Engine:
                 node_id = node.next
             elif node.kind == "branch":
                 assert node.default is not None, "a branch node always has a default (ivr.call.flow)"
-                node_id = node.cases.get(_variable(state, node.branch) or "", node.default)
+                value = self._car_case(state) if node.branch == "car" else _variable(state, node.branch)
+                node_id = node.cases.get(value or "", node.default)
             elif node.kind == "end":
                 lines += self._lines(state, node.say)
                 ended = replace(state, node=node_id, mode="ask", tries=0, repeats=0)
@@ -545,13 +551,52 @@ class Engine:
         if short and node.reprompt:
             body = self._lines(state, (node.reprompt,))
         else:
-            body = self._lines(state, (node.say if arriving else ()) + node.ask, slow=slow)
+            body = self._lines(state, (node.say if arriving else ()) + self._car_tips(state, node) + node.ask, slow=slow)
         fluent = state.answered_by[1:] == "2"   # two answers the same way: they know the keys
         keys = () if fluent else self._lines(state, (f"keys_{node.expect}",), slow=slow)
         asking = replace(state, node=node.id)
         assert node.expect is not None, "a question node always has expect (ivr.call.flow)"
         return Reply(lines=tuple(lead) + body + keys, action=action, state=asking,
                      question=Question(node.expect, node.timeout, asking), node=node.id)
+
+    # -- "What car is it?" (issue 15) -------------------------------------------
+
+    def _car_answer(self, state: CallState, node: Node, heard: Heard) -> Reply:
+        """A car named (speech, fuzzily), a key of the keypad list, or "other" / "I don't
+        know": the car is kept, and its kind of answer (flow.CAR_ANSWERS) leads on. Words
+        that name no car are asked again, then lead where the node says (`not_understood`)."""
+        said = phrases.match(heard.heard, self._catalog(state).words.get(node.id, {})) if heard.heard else None
+        entry: cars.Entry | cars._Unknown | None = None
+        if said is None and self.vehicles is not None:
+            if heard.by == "keys" or heard.heard.isdigit():
+                entry = cars.from_keys(self.vehicles, heard.heard)
+            else:
+                entry = cars.match(self.vehicles, heard.heard) or (cars.UNKNOWN if heard.car else None)
+        if said is None and heard.intent == "dont_know":
+            said = "unknown"
+        if entry is None and said not in node.on:
+            return self._retry(state, node, "not_understood", node.not_understood)
+        if isinstance(entry, cars.Entry) and self.vehicles is not None:
+            state = replace(state, car=cars.label(self.vehicles, entry, heard.car))
+        elif heard.car is None:
+            state = replace(state, car=None)      # "other": the agent hears no car
+        return self._go(node, self._counted(state, heard), said or cars.answer_for(entry or cars.UNKNOWN))
+
+    def _car_entry(self, state: CallState) -> cars.Entry | cars._Unknown:
+        return cars.match(self.vehicles, state.car) if self.vehicles is not None and state.car else cars.UNKNOWN
+
+    def _car_case(self, state: CallState) -> str | None:
+        """A branch on `car`: the car question's answer for a car named earlier, else None."""
+        return cars.answer_for(self._car_entry(state)) if state.car else None
+
+    def _car_tips(self, state: CallState, node: Node) -> tuple[str, ...]:
+        """The car's own tips (`tips: car`), in the safe order: the manual release only when
+        the caller confirmed charging has stopped (`confirm_stopped` left with yes)."""
+        if node.tips != "car" or self.vehicles is None:
+            return ()
+        stopped = state.result_of("confirm_stopped") == "yes"
+        keys = cars.tips_for(self.vehicles, self._car_entry(state), state.connector, stopped)
+        return tuple(k for k in keys if k not in node.ask)
 
     def _language_offers(self, state: CallState) -> tuple[Line, ...]:
         """'Para español, oprima 9': each offered language speaks for itself."""

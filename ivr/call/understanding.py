@@ -136,6 +136,8 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
     """
     if expecting not in EXPECTATIONS:
         expecting = "any"
+    if expecting == "car":
+        return _car_answer(speech, confidence, digits, language, vocabulary)
     keys = "".join((digits or "").split())
     if keys:
         # One key is the protocol; a repeated key ("11") is read as that key.
@@ -155,6 +157,27 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
     elif intent == "language_es-US" and _english(vocabulary.language):
         intent = "spanish"             # English's name for it, as the keypad's (9)
     return Understanding(intent, certain, heard, got.car, got.adapter)
+
+
+# What still counts as a command at "What car is it?"; anything else said is the car.
+_CAR_COMMANDS = frozenset({"hazard", "damage", "agent", "emergency_stop", "roadside", "hot_unsure", "wait",
+                           "repeat", "explain", "back", "help", "spanish", "silence", "dont_know"})
+
+
+def _car_answer(speech: str | None, confidence: float | None, digits: str | None,
+                language: str, vocabulary: Vocabulary | None) -> Understanding:
+    """"What car is it?" (issue 15): commands as at any question; a key of the keypad
+    list, or anything else said, is `car`, with the words (or the key) in `heard`. Which
+    car that is, if any, the engine reads with ivr.call.vehicles (it holds the cars' file)."""
+    keys = "".join((digits or "").split())
+    if keys:
+        if len(set(keys)) != 1:
+            return Understanding("unclear", True, keys)
+        return Understanding(_GLOBAL_KEYS.get(keys[0], "car"), True, keys[0])
+    got = understand(speech, confidence, None, "any", language, vocabulary)
+    if got.intent in _CAR_COMMANDS or got.intent.startswith("language_"):
+        return got
+    return Understanding("car", got.certain, got.heard, got.car, got.adapter)
 
 
 @lru_cache(maxsize=64)

@@ -120,5 +120,5 @@ def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
     if problems:
         raise ContentError(problems)
     understanding.use_english(english)
-    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation,
+    return Content(flow, catalogs, Engine(flow, catalogs, default_language, vehicles), default_language, escalation,
                    vehicles)

@@ -163,8 +163,8 @@ def _unanswered(flow: Flow) -> Iterable[Problem]:
         if not node.unanswered:
             continue
         target = flow[node.unanswered]
-        if target.kind != "ask":
-            yield _problem(flow, node.id, f"unanswered leads to {target.id!r}, which is not a question")
+        if target.kind not in ("ask", "branch"):   # a branch picks a question ("What car is it?", or its tips)
+            yield _problem(flow, node.id, f"unanswered leads to {target.id!r}, which is not a question or a branch")
         if target.id not in outside:
             yield _problem(flow, node.id, f"unanswered leads to {target.id!r}, which only a hazard call reaches")
         if node.id in after_hazard or node.id == flow.globals.get("agent"):
