@@ -579,7 +579,7 @@ class Engine:
         if isinstance(entry, cars.Entry) and self.vehicles is not None:
             state = replace(state, car=cars.label(self.vehicles, entry, heard.car))
         elif heard.car is None:
-            state = replace(state, car=None)      # "other": the agent hears no car
+            state = replace(state, car=cars.UNKNOWN.name)   # "other", "I don't know": recorded as such
         return self._go(node, self._counted(state, heard), said or cars.answer_for(entry or cars.UNKNOWN))
 
     def _car_entry(self, state: CallState) -> cars.Entry | cars._Unknown:

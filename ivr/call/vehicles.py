@@ -294,6 +294,19 @@ def label(vehicles: Vehicles, entry: Entry, said: str | None = None) -> str:
     return first[:40]
 
 
+def record_of(vehicles: Vehicles | None, name: str | None) -> tuple[str, str | None] | None:
+    """The (make, model) a call records for the car it carries: ("Nissan", "Leaf"); for a
+    car without notes ("Polestar 2", "other"), ("unknown", the name heard or None); None
+    while no car was named."""
+    if not name:
+        return None
+    entry = match(vehicles, name) if vehicles is not None else UNKNOWN
+    if not isinstance(entry, Entry):
+        return (UNKNOWN.name, None if name == UNKNOWN.name else name)
+    model = name[len(entry.make):].strip() if name.lower().startswith(entry.make.lower()) else ""
+    return (entry.make, model or entry.model)
+
+
 # ---------------------------------------------------------------------------------------
 # What to say
 

@@ -206,9 +206,10 @@ def report(since, as_json: bool) -> None:
 
     records = db.load_calls(records_engine(), _utc(since))
     if as_json:  # json.dumps escapes control characters itself
-        click.echo(json.dumps(reports.summarize(records), indent=2))
+        click.echo(json.dumps(reports.summarize(records) | {"by_car": reports.by_car(records)}, indent=2))
     else:
-        click.echo(reports.report_text(reports.summarize(_for_terminal(records))), nl=False)
+        shown = _for_terminal(records)
+        click.echo(reports.report_text(reports.summarize(shown)) + reports.by_car_text(reports.by_car(shown)), nl=False)
 
 
 @main.command(help="Delete calls (and their turns) older than --days, or IVR_RETENTION_DAYS.")

@@ -14,6 +14,7 @@ from ivr.basics import phone
 from ivr.call import greeting, handoff
 from ivr.call.engine import BadState, CallState, Heard, Reply
 from ivr.call.understanding import understand
+from ivr.call.vehicles import record_of
 from ivr.web import twiml
 from ivr.web.services import services
 from ivr.web.views import callers as callers_views
@@ -41,6 +42,7 @@ def record(reply: Reply, heard: Heard | None, node: str | None) -> None:
         intent=heard.intent if heard else None, action=reply.action,
         next_node=reply.node, language=reply.state.lang, connector=reply.state.connector,
         outcome=outcome, hazard=reply.state.hazard,
+        car=record_of(svc.content.vehicles, reply.state.car),
         state=urlencode(reply.state.to_params()) if reply.outcome is None else None)
 
 
