@@ -552,7 +552,8 @@ class Engine:
             body = self._lines(state, (node.reprompt,))
         else:
             body = self._lines(state, (node.say if arriving else ()) + self._car_tips(state, node) + node.ask, slow=slow)
-        fluent = state.answered_by[1:] == "2"   # two answers the same way: they know the keys
+        # Two answers the same way: they know 1 and 2. A list (the cars) is always read.
+        fluent = state.answered_by[1:] == "2" and node.expect != "car"
         keys = () if fluent else self._lines(state, (f"keys_{node.expect}",), slow=slow)
         asking = replace(state, node=node.id)
         assert node.expect is not None, "a question node always has expect (ivr.call.flow)"

@@ -1,0 +1,301 @@
+"""'What car is it?' (issue 15), played through the webhooks.
+
+Each call posts Twilio's own fields (CallSid, SpeechResult, Confidence, Digits) to the
+action URL of the last <Gather> and reads the TwiML back as XML. The car question comes
+once charging is confirmed stopped and the generic steps have failed; its tips come in
+the safe order (the manual release last, the don'ts before it); a CHAdeMO call never
+hears it; a car named earlier is not asked about again; the keypad list, "other", "I
+don't know" and cars without notes all lead on; and the call records the car.
+"""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from helpers import fields, said, twiml
+from ivr.records import db
+
+GENERIC_STEPS = 5     # unlock five times, lock-unlock, reseat, charge-port lock, schedule
+
+
+class Caller:
+    """Twilio's side of one call: post the answer to the last question's action URL."""
+
+    def __init__(self, client, sid: str = "CA" + "c" * 32):
+        self.client, self.sid = client, sid
+        self.heard: list[str] = []
+        self.root = self._post("/voice", {"CallStatus": "ringing"})
+
+    def _post(self, url: str, form: dict):
+        parts = urlsplit(url)
+        self.root = twiml(self.client.post(parts.path + ("?" + parts.query if parts.query else ""),
+                                           data=fields(CallSid=self.sid, **form)))
+        self.heard.append(said(self.root))
+        return self.root
+
+    @property
+    def node(self) -> str:
+        gather = self.root.find("Gather")
+        return parse_qs(urlsplit(gather.get("action")).query).get("node", [""])[0] if gather is not None else ""
+
+    @property
+    def last(self) -> str:
+        return self.heard[-1]
+
+    def say(self, text: str, confidence: str = "0.9"):
+        gather = self.root.find("Gather")
+        assert gather is not None, self.last
+        return self._post(gather.get("action"), {"SpeechResult": text, "Confidence": confidence})
+
+    def press(self, digits: str):
+        gather = self.root.find("Gather")
+        assert gather is not None, self.last
+        return self._post(gather.get("action"), {"Digits": digits})
+
+    def silence(self):
+        gather = self.root.find("Gather")
+        return self._post(gather.get("action"), {})
+
+    def to_car_question(self, connector: str = "J1772", first: str = "still stuck"):
+        """The generic steps, all failing, then charging confirmed stopped."""
+        self.say(connector)
+        if connector == "CCS":
+            self.say("no")             # the button is rigid
+        else:
+            self.say(first)            # unlock and pull
+        self.say("yes")                # the screen is ready for a new session
+        self.say("no")                 # no adapter
+        if connector == "CCS":
+            self.say("still stuck")    # unlock the car and pull
+        for _ in range(GENERIC_STEPS):
+            self.say("still stuck")
+        assert self.node == "confirm_stopped", self.last
+        self.say("yes")                # charging has stopped
+        return self
+
+
+def ordered(text: str, *parts: str) -> bool:
+    """Each part is said, in this order."""
+    at = 0
+    for part in parts:
+        found = text.find(part, at)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True
+
+
+def the_call(app, sid):
+    engine = app.extensions["ivr"].recorder.engine
+    return {c.call_sid: c for c in db.load_calls(engine)}[sid]
+
+
+# -- five makes in English, each reaching its tips -------------------------------------
+
+def test_a_leaf_caller_hears_the_lock_switch_then_the_release_under_the_hood(client, app):
+    call = Caller(client).to_car_question("J1772")
+    assert call.node == "car_question" and "What car is it?" in call.last
+    call.say("it's a nissan leaf")
+    tips = call.last
+    assert ordered(tips, "charge connector lock switch", "Hold the handle first. Then unlock the car.",
+                   "under the hood", "flat screwdriver", "pull the plug straight out", "Did the connector come out?")
+    assert "Don't use tools" not in tips        # the Leaf's own release needs a screwdriver
+    call.say("it came out")
+    assert call.root.find("Gather") is None and "it's out" in call.last
+    record = the_call(app, call.sid)
+    assert (record.car_make, record.car_model, record.outcome) == ("Nissan", "Leaf", "released")
+
+
+def test_a_tesla_caller_hears_the_trunk_cord_before_the_plug_never_both(client, app):
+    call = Caller(client).to_car_question("Tesla")
+    call.say("Tesla Model Y")
+    tips = call.last
+    assert ordered(tips, "tap Unlock", "Open the trunk. The release cord is on the left wall.",
+                   "Don't pull the cord and the plug together.", "Pull the cord down once",
+                   "pull the plug straight out")
+    record = the_call(app, call.sid)
+    assert record.car_make == "Tesla" and record.car_model == "Model Y"
+
+
+def test_a_bolt_has_no_manual_release_so_a_person_is_offered(client, app):
+    call = Caller(client).to_car_question("CCS")
+    assert call.node == "ccs_recheck"
+    call.say("yes")                                  # the button is soft now
+    assert call.node == "car_question"
+    call.say("a chevy bolt")
+    assert call.node == "car_no_release"
+    assert ordered(call.last, "gives no manual release", "roadside assistance", "Shall I put you through?")
+    call.say("yes")
+    assert call.root.find("Dial") is not None
+    assert the_call(app, call.sid).car_make == "Chevrolet"
+
+
+def test_a_bolt_caller_who_declines_a_person_is_told_about_roadside_help(client):
+    call = Caller(client).to_car_question("J1772")
+    call.say("Bolt EUV")
+    call.say("no")
+    assert "roadside assistance" in call.last and "drive off" in call.last
+    assert call.root.find("Gather") is None
+
+
+def test_an_ioniq_5_caller_is_pointed_to_the_owners_manual_for_the_release(client, app):
+    call = Caller(client).to_car_question("J1772")
+    call.say("hyundai ionic five")
+    assert call.node == "car_tips"
+    assert "owner's manual shows where this car's manual release is" in call.last
+    record = the_call(app, call.sid)
+    assert record.car_make == "Hyundai"
+
+
+def test_a_mach_e_caller_hears_the_port_button_the_dont_then_the_frunk_release(client):
+    call = Caller(client).to_car_question("CCS")
+    call.say("no")                                   # still rigid: a person is offered first
+    assert call.node == "rigid_offer"
+    call.say("no")                                   # declined: now the car
+    assert call.node == "car_question"
+    call.say("mustang mock e")
+    assert ordered(call.last, "unlock button beside the charge port", "Don't use a tool on the plug",
+                   "under the front hood")
+
+
+def test_a_kia_ev6_caller_hears_hand_on_the_handle_first(client):
+    call = Caller(client).to_car_question("J1772")
+    call.say("kia e v 6")
+    assert ordered(call.last, "Lock While Charging", "Hold the handle first. Then unlock the car.",
+                   "Unlock all the doors", "Don't lock the doors again", "cargo area")
+
+
+# -- where the question is, and where it is not ----------------------------------------
+
+def test_a_chademo_call_is_never_asked_the_car(client):
+    call = Caller(client)
+    call.say("CHAdeMO")
+    call.say("no")                                   # the handle's light is off
+    call.say("still stuck")                          # push, release, pull: the station's lock
+    assert call.root.find("Dial") is not None        # a person, not the car's tips
+    assert not any("What car is it?" in line for line in call.heard)
+
+
+def test_nobody_answering_the_rigid_offer_leads_to_the_car_question(client, app):
+    call = Caller(client).to_car_question("CCS")
+    call.say("no")
+    call.say("yes")                                  # yes, put me through
+    dial = call.root.find("Dial")
+    assert dial is not None
+    action = dial.get("action")
+    call._post(action, {"DialCallStatus": "no-answer"})
+    # nobody free: the caller goes on, to the car question or an offer before it
+    seen = " ".join(call.heard[-1:])
+    assert "What car is it?" in seen or call.root.find("Gather") is not None
+
+
+def test_a_car_named_early_is_not_asked_again(client, app):
+    call = Caller(client)
+    call.say("it's J1772, on my Nissan Leaf")
+    assert "Leaf" not in (call.node or "")
+    call.say("still stuck")
+    call.say("yes")
+    call.say("no")
+    for _ in range(GENERIC_STEPS):
+        call.say("still stuck")
+    call.say("yes")
+    assert call.node == "car_tips"
+    assert not any("What car is it?" in line for line in call.heard)
+    assert "charge connector lock switch" in call.last
+    assert the_call(app, call.sid).car_make == "Nissan"
+
+
+# -- how the answer is heard -----------------------------------------------------------
+
+def test_the_keypad_list_is_read_and_a_key_picks_the_car(client, app):
+    call = Caller(client, sid="CA" + "d" * 32)
+    call.press("3")                                  # J1772, all by keypad
+    call.press("2")
+    call.press("1")
+    call.press("2")
+    for _ in range(GENERIC_STEPS):
+        call.press("2")
+    call.press("1")
+    assert call.node == "car_question"
+    assert "press 1 for Tesla" in call.last.replace("Or press", "press") and "7 for another car" in call.last
+    assert "Press 1 for yes" not in call.last       # after two keys the yes/no line is left out, never the list
+    call.press("3")
+    assert "charge connector lock switch" in call.last
+    assert the_call(app, call.sid).car_make == "Nissan"
+
+
+@pytest.mark.parametrize("answer", ["I don't know", "other", "7"])
+def test_dont_know_and_other_lead_to_the_owners_manual_then_the_manual_release(client, app, answer):
+    call = Caller(client).to_car_question("J1772")
+    call.press(answer) if answer.isdigit() else call.say(answer)
+    assert ordered(call.last, "I don't have notes for that car", "owner's manual",
+                   "the car's manual release", "Did it come out?")
+    assert call.node == "manual_release"
+    record = the_call(app, call.sid)
+    assert record.car_make == "unknown" and record.car_model is None
+
+
+@pytest.mark.parametrize("car", ["Polestar 2", "Kia Niro", "Cadillac Lyriq"])
+def test_a_car_without_notes_gets_the_owners_manual_advice(client, app, car):
+    call = Caller(client).to_car_question("J1772")
+    call.say(car)
+    assert call.node == "manual_release"
+    assert "I don't have notes for that car" in call.last
+    record = the_call(app, call.sid)
+    assert record.car_make == "unknown" and record.car_model == car
+
+
+def test_a_mumble_is_asked_again_then_treated_as_unknown(client):
+    call = Caller(client).to_car_question("J1772")
+    call.say("uh hmm")
+    assert call.node == "car_question" and "What car is it?" in call.last
+    call.silence()
+    assert call.node == "car_question"
+    call.say("blah blah")
+    assert call.node == "manual_release" and "I don't have notes for that car" in call.last
+
+
+def test_hazard_at_the_car_question_holds(client):
+    call = Caller(client).to_car_question("J1772")
+    call.say("there's smoke coming out")
+    assert "9 1 1" in call.last or "911" in call.last
+    call.say("nissan leaf")
+    assert "lock switch" not in call.last
+
+
+# -- Spanish ---------------------------------------------------------------------------
+
+def spanish_to_car_question(client, sid):
+    call = Caller(client, sid=sid)
+    call.say("español")
+    call.say("J1772")
+    call.say("sigue atascado")
+    call.say("sí")
+    call.say("no")
+    for _ in range(GENERIC_STEPS):
+        call.say("sigue atascado")
+    call.say("sí")
+    assert call.node == "car_question" and "¿Qué carro es?" in call.last, call.last
+    return call
+
+
+def test_spanish_a_leaf_caller_hears_the_tips_in_spanish(client, app):
+    call = spanish_to_car_question(client, "CA" + "e" * 32)
+    call.say("es un Nissan Leaf")
+    assert call.node == "car_tips"
+    assert "Leaf" in call.last and "What" not in call.last
+    assert the_call(app, call.sid).car_make == "Nissan"
+
+
+def test_spanish_a_tesla_caller_hears_the_trunk_cord_in_spanish(client, app):
+    call = spanish_to_car_question(client, "CA" + "a" * 31 + "b")
+    call.say("un Tesla modelo tres")
+    assert call.node == "car_tips"
+    assert "maletero" in call.last or "cajuela" in call.last, call.last
+
+
+def test_spanish_otro_is_an_answer(client):
+    call = spanish_to_car_question(client, "CA" + "b" * 32)
+    call.say("otro")
+    assert call.node == "manual_release"
