@@ -177,19 +177,6 @@ def test_a_chademo_call_is_never_asked_the_car(client):
     assert not any("What car is it?" in line for line in call.heard)
 
 
-def test_nobody_answering_the_rigid_offer_leads_to_the_car_question(client, app):
-    call = Caller(client).to_car_question("CCS")
-    call.say("no")
-    call.say("yes")                                  # yes, put me through
-    dial = call.root.find("Dial")
-    assert dial is not None
-    action = dial.get("action")
-    call._post(action, {"DialCallStatus": "no-answer"})
-    # nobody free: the caller goes on, to the car question or an offer before it
-    seen = " ".join(call.heard[-1:])
-    assert "What car is it?" in seen or call.root.find("Gather") is not None
-
-
 def test_a_car_named_early_is_not_asked_again(client, app):
     call = Caller(client)
     call.say("it's J1772, on my Nissan Leaf")

@@ -15,7 +15,7 @@ from typing import Any
 from ivr.basics import ids
 from ivr.basics.kinds import EndKind
 from ivr.call import vehicles as cars
-from ivr.call.flow import Flow, Node
+from ivr.call.flow import CHARGING_STOPPED_NODE, Flow, Node
 from ivr.language import phrases
 from ivr.language.prompts import Catalog
 
@@ -595,7 +595,7 @@ class Engine:
         the caller confirmed charging has stopped (`confirm_stopped` left with yes)."""
         if node.tips != "car" or self.vehicles is None:
             return ()
-        stopped = state.result_of("confirm_stopped") == "yes"
+        stopped = state.result_of(CHARGING_STOPPED_NODE) == "yes"
         keys = cars.tips_for(self.vehicles, self._car_entry(state), state.connector, stopped)
         return tuple(k for k in keys if k not in node.ask)
 
