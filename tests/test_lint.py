@@ -269,3 +269,8 @@ def test_the_keypad_list_names_cars_the_file_has_and_other(tree):
     assert any("keypad: 6: no vehicle 'kia_ev9'" in p for p in found)
     assert any("keypad: '9' is not a key the list may use" in p for p in found)
     assert any("keypad: the list needs a key for `other`" in p for p in found)
+
+
+def test_the_keypad_list_read_out_names_every_key(tree):
+    edit(tree / "prompts" / "es-US.yaml", " 7 para otro carro.", " Otro, diga otro.")
+    assert any("keypad: key 7 is not read out in keys_car (es-US" in p for p in problems(tree))

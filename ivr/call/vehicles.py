@@ -516,6 +516,11 @@ def problems(vehicles: Vehicles, catalogs: Mapping[str, Any]) -> list[tuple[str,
             add(keypad_line, f"keypad: {digit}: no vehicle {entry_id!r} (or `{OTHER}`)")
     if vehicles.keypad and OTHER not in vehicles.keypad.values():
         add(keypad_line, f"keypad: the list needs a key for `{OTHER}`")
+    for language, catalog in sorted(catalogs.items()):   # the list read out names every key
+        if vehicles.keypad and "keys_car" in catalog:
+            read = set(re.findall(r"\d", catalog.text("keys_car")))
+            for digit in sorted(set(vehicles.keypad) - read):
+                add(keypad_line, f"keypad: key {digit} is not read out in keys_car ({language}, {catalog.path})")
     for entry in vehicles.entries.values():
         at = f"vehicle {entry.id!r}"
         facts = list(entry.facts())
