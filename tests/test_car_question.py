@@ -286,3 +286,67 @@ def test_spanish_otro_is_an_answer(client):
     call = spanish_to_car_question(client, "CA" + "b" * 32)
     call.say("otro")
     assert call.node == "manual_release"
+
+
+# -- hearing the answer (ivr.call.understanding, expect "car") -------------------------
+
+@pytest.mark.parametrize("speech, digits, intent, heard", [
+    ("a Tesla Model Y", None, "car", "a tesla model y"),
+    ("I think it's an ionic 5", None, "car", "i think it's an ionic 5"),
+    ("agent please", None, "agent", None),
+    ("there's smoke", None, "hazard", None),
+    ("say that again", None, "repeat", None),
+    (None, "3", "car", "3"),
+    (None, "7", "car", "7"),
+    (None, "0", "agent", "0"),
+    (None, "9", "spanish", "9"),
+    (None, None, "silence", ""),
+])
+def test_the_car_answer_is_heard(speech, digits, intent, heard):
+    from ivr.call.understanding import understand
+    got = understand(speech, 0.9 if speech else None, digits, "car")
+    assert got.intent == intent
+    if heard is not None:
+        assert got.heard == heard
+
+
+# -- the whisper and the report ----------------------------------------------------------
+
+def test_the_whisper_names_the_car_or_says_it_is_not_known():
+    from conftest import CONTENT
+    from ivr.call import handoff
+    from ivr.call.engine import CallState
+    catalog = CONTENT.catalogs["en-US"]
+    named = handoff.whisper_lines(catalog, CONTENT.flow, CallState(node="out_of_steps", car="Nissan Leaf"))
+    assert "Car: Nissan Leaf." in named
+    unknown = handoff.whisper_lines(catalog, CONTENT.flow, CallState(node="out_of_steps", car="unknown"))
+    assert "Car: not known." in unknown
+    assert len(" ".join(named).split()) <= handoff.WHISPER_WORDS
+
+
+def test_report_per_make_counts_calls_releases_and_the_step_that_freed_it(client, app, database_url):
+    from click.testing import CliRunner
+
+    from ivr.tools import cli
+    leaf = Caller(client, sid="CA" + "1" * 32).to_car_question("J1772")
+    leaf.say("nissan leaf")
+    leaf.say("it came out")
+    other = Caller(client, sid="CA" + "2" * 32).to_car_question("J1772")
+    other.say("polestar 2")
+    other.say("it came out")
+    bolt = Caller(client, sid="CA" + "3" * 32).to_car_question("J1772")
+    bolt.say("chevy bolt")
+    from ivr.records import reports
+    section = reports.by_car(db.load_calls(app.extensions["ivr"].recorder.engine))
+    assert section["Nissan"] == {"calls": 1, "released": 1, "released_share": 1.0,
+                                 "freed_at_step": {"car_tips": 1}, "models": {"Leaf": 1}}
+    assert section["unknown"]["freed_at_step"] == {"manual_release": 1}
+    assert section["unknown"]["models"] == {"Polestar 2": 1}
+    assert section["Chevrolet"]["calls"] == 1 and section["Chevrolet"]["released"] == 0
+    text = reports.by_car_text(section)
+    assert "Nissan: 1 calls, 1 released (100%), freed at car_tips 1" in text
+    result = CliRunner().invoke(cli.main, ["report"], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    assert "by car make:" in result.output and "Nissan: 1 calls, 1 released" in result.output
+    as_json = CliRunner().invoke(cli.main, ["report", "--json"], env={"DATABASE_URL": database_url})
+    assert '"by_car"' in as_json.output
