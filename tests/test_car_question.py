@@ -314,6 +314,7 @@ def test_the_car_answer_is_heard(speech, digits, intent, heard):
 
 def test_the_whisper_names_the_car_or_says_it_is_not_known():
     from conftest import CONTENT
+
     from ivr.call import handoff
     from ivr.call.engine import CallState
     catalog = CONTENT.catalogs["en-US"]
