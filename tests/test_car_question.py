@@ -97,10 +97,16 @@ def test_a_leaf_caller_hears_the_lock_switch_then_the_release_under_the_hood(cli
     call = Caller(client).to_car_question("J1772")
     assert call.node == "car_question" and "What car is it?" in call.last
     call.say("it's a nissan leaf")
-    tips = call.last
-    assert ordered(tips, "charge connector lock switch", "Hold the handle first. Then unlock the car.",
-                   "under the hood", "flat screwdriver", "pull the plug straight out", "Did the connector come out?")
-    assert "Don't use tools" not in tips        # the Leaf's own release needs a screwdriver
+    assert call.node == "car_tips"                 # its tips first: one try before the release
+    assert ordered(call.last, "charge connector lock switch", "Hold the handle first. Then unlock the car.",
+                   "Did the connector come out?")
+    assert "under the hood" not in call.last
+    call.say("still stuck")
+    assert call.node == "car_release"
+    release = call.last
+    assert ordered(release, "under the hood", "flat screwdriver", "pull the plug straight out",
+                   "Did the connector come out?")
+    assert "Don't use tools" not in release        # the Leaf's own release needs a screwdriver
     call.say("it came out")
     assert call.root.find("Gather") is None and "it's out" in call.last
     record = the_call(app, call.sid)
@@ -110,8 +116,9 @@ def test_a_leaf_caller_hears_the_lock_switch_then_the_release_under_the_hood(cli
 def test_a_tesla_caller_hears_the_trunk_cord_before_the_plug_never_both(client, app):
     call = Caller(client).to_car_question("Tesla")
     call.say("Tesla Model Y")
-    tips = call.last
-    assert ordered(tips, "tap Unlock", "Open the trunk. The release cord is on the left wall.",
+    assert "tap Unlock" in call.last and "trunk" not in call.last
+    call.say("still stuck")
+    assert ordered(call.last, "Open the trunk. The release cord is on the left wall.",
                    "Don't pull the cord and the plug together.", "Pull the cord down once",
                    "pull the plug straight out")
     record = the_call(app, call.sid)
@@ -124,6 +131,8 @@ def test_a_bolt_has_no_manual_release_so_a_person_is_offered(client, app):
     call.say("yes")                                  # the button is soft now
     assert call.node == "car_question"
     call.say("a chevy bolt")
+    assert call.node == "car_tips" and "fast-charge plug unlocks once charging has stopped" in call.last
+    call.say("still stuck")
     assert call.node == "car_no_release"
     assert ordered(call.last, "gives no manual release", "roadside assistance", "Shall I put you through?")
     call.say("yes")
@@ -134,6 +143,7 @@ def test_a_bolt_has_no_manual_release_so_a_person_is_offered(client, app):
 def test_a_bolt_caller_who_declines_a_person_is_told_about_roadside_help(client):
     call = Caller(client).to_car_question("J1772")
     call.say("Bolt EUV")
+    assert call.node == "car_no_release"            # J1772: nothing to try first
     call.say("no")
     assert "roadside assistance" in call.last and "drive off" in call.last
     assert call.root.find("Gather") is None
@@ -142,7 +152,7 @@ def test_a_bolt_caller_who_declines_a_person_is_told_about_roadside_help(client)
 def test_an_ioniq_5_caller_is_pointed_to_the_owners_manual_for_the_release(client, app):
     call = Caller(client).to_car_question("J1772")
     call.say("hyundai ionic five")
-    assert call.node == "car_tips"
+    assert call.node == "car_release"                # nothing sourced to try first
     assert "owner's manual shows where this car's manual release is" in call.last
     record = the_call(app, call.sid)
     assert record.car_make == "Hyundai"
@@ -155,15 +165,18 @@ def test_a_mach_e_caller_hears_the_port_button_the_dont_then_the_frunk_release(c
     call.say("no")                                   # declined: now the car
     assert call.node == "car_question"
     call.say("mustang mock e")
-    assert ordered(call.last, "unlock button beside the charge port", "Don't use a tool on the plug",
-                   "under the front hood")
+    assert ordered(call.last, "unlock button beside the charge port", "Don't use a tool on the plug")
+    call.say("still stuck")
+    assert "under the front hood" in call.last
 
 
 def test_a_kia_ev6_caller_hears_hand_on_the_handle_first(client):
     call = Caller(client).to_car_question("J1772")
     call.say("kia e v 6")
     assert ordered(call.last, "Lock While Charging", "Hold the handle first. Then unlock the car.",
-                   "Unlock all the doors", "Don't lock the doors again", "cargo area")
+                   "Unlock all the doors", "Don't lock the doors again")
+    call.say("still stuck")
+    assert ordered(call.last, "cargo area", "Twist the cover off", "Pull the lever")
 
 
 # -- where the question is, and where it is not ----------------------------------------
@@ -279,6 +292,8 @@ def test_spanish_a_tesla_caller_hears_the_trunk_cord_in_spanish(client, app):
     call = spanish_to_car_question(client, "CA" + "a" * 31 + "b")
     call.say("un Tesla modelo tres")
     assert call.node == "car_tips"
+    call.say("sigue atascado")
+    assert call.node == "car_release"
     assert "maletero" in call.last or "cajuela" in call.last, call.last
 
 

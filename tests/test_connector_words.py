@@ -63,6 +63,8 @@ def test_a_tesla_caller_hears_the_handle_button_and_the_cars_screen_never_a_latc
     call.say("yes")                                                 # charging has stopped
     # "a Tesla" was named at the first question: its own tips (issue 15), not asked again
     assert "What car is it?" not in call.all
+    assert "tap Unlock" in call.last and "trunk" not in call.last    # the car's tips, then its release
+    call.say("still stuck")
     assert "trunk" in call.last and "left wall" in call.last and "Pull the cord first" in call.last
     assert "latch" not in call.all.lower()
 

@@ -263,7 +263,7 @@ def test_a_rigid_ccs_button_once_stopped_offers_a_person_first(engine):
     assert engine.flow["agent_rigid"].unanswered == "car_named"
     rigid = replace(offer.state, node="agent_rigid")
     assert engine.unanswered(rigid).state.node == "car_question"
-    assert engine.unanswered(replace(rigid, car="Nissan Leaf")).state.node == "car_tips"
+    assert engine.unanswered(replace(rigid, car="Tesla Model Y")).state.node == "car_tips"
     assert engine.answer(offer.state, Heard("no")).state.node == "car_question"
 
 

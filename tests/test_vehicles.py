@@ -246,9 +246,21 @@ def test_the_keypad_list_picks_an_entry_other_is_unknown_and_an_unlisted_key_is_
 
 
 def test_answer_for_sorts_cars_into_the_questions_answers(cars):
-    assert vehicles.answer_for(cars["nissan_leaf"]) == "known"
-    assert vehicles.answer_for(cars["chevrolet_bolt"]) == "no_release"
-    assert vehicles.answer_for(UNKNOWN) == "unknown"
+    assert vehicles.answer_for(cars, cars["nissan_leaf"], "j1772") == "tips"
+    assert vehicles.answer_for(cars, cars["nissan_leaf"], "ccs") == "release"     # its tips are J1772's
+    assert vehicles.answer_for(cars, cars["chevrolet_bolt"], "j1772") == "no_release"
+    assert vehicles.answer_for(cars, cars["chevrolet_bolt"], "ccs") == "tips"
+    assert vehicles.answer_for(cars, cars["hyundai_ioniq_5_6"], "ccs") == "release"
+    assert vehicles.answer_for(cars, UNKNOWN) == "unknown"
+
+
+def test_the_tips_split_into_a_first_try_and_the_release_and_together_are_tips_for(cars):
+    for entry in cars.entries.values():
+        for connector in ("ccs", "j1772", "tesla", None):
+            first = vehicles.before_release(cars, entry, connector)
+            release = vehicles.release_part(cars, entry, connector, True)
+            assert first + release == tips_for(cars, entry, connector, True), (entry.id, connector)
+            assert vehicles.release_part(cars, entry, connector, False) == ()
 
 
 @pytest.mark.parametrize("entry_id", ["tesla", "nissan_leaf", "chevrolet_bolt", "hyundai_ioniq_5_6", "kia_ev6",

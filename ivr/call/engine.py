@@ -533,7 +533,8 @@ class Engine:
                 node_id = node.next
             elif node.kind == "branch":
                 assert node.default is not None, "a branch node always has a default (ivr.call.flow)"
-                value = self._car_case(state) if node.branch == "car" else _variable(state, node.branch)
+                value = self._car_case(state, node.branch) if node.branch in ("car", "car_release") \
+                    else _variable(state, node.branch)
                 node_id = node.cases.get(value or "", node.default)
             elif node.kind == "end":
                 lines += self._lines(state, node.say)
@@ -581,22 +582,32 @@ class Engine:
             state = replace(state, car=cars.label(self.vehicles, entry, heard.car))
         elif heard.car is None:
             state = replace(state, car=cars.UNKNOWN.name)   # "other", "I don't know": recorded as such
-        return self._go(node, self._counted(state, heard), said or cars.answer_for(entry or cars.UNKNOWN))
+        answer = said or (cars.answer_for(self.vehicles, entry or cars.UNKNOWN, state.connector)
+                          if self.vehicles else "unknown")
+        return self._go(node, self._counted(state, heard), answer)
 
     def _car_entry(self, state: CallState) -> cars.Entry | cars._Unknown:
         return cars.match(self.vehicles, state.car) if self.vehicles is not None and state.car else cars.UNKNOWN
 
-    def _car_case(self, state: CallState) -> str | None:
-        """A branch on `car`: the car question's answer for a car named earlier, else None."""
-        return cars.answer_for(self._car_entry(state)) if state.car else None
+    def _car_case(self, state: CallState, variable: str) -> str | None:
+        """A branch on `car`: the car question's answer for a car named earlier, else None;
+        on `car_release`: "no_release" for a car without a manual release, else "release"."""
+        if not state.car or self.vehicles is None:
+            return None
+        entry = self._car_entry(state)
+        if variable == "car_release":
+            return "no_release" if cars.has_no_release(entry) else "release"
+        return cars.answer_for(self.vehicles, entry, state.connector)
 
     def _car_tips(self, state: CallState, node: Node) -> tuple[str, ...]:
         """The car's own tips (`tips: car`), in the safe order: the manual release only when
         the caller confirmed charging has stopped (`confirm_stopped` left with yes)."""
-        if node.tips != "car" or self.vehicles is None:
+        if not node.tips or self.vehicles is None:
             return ()
         stopped = state.result_of(CHARGING_STOPPED_NODE) == "yes"
-        keys = cars.tips_for(self.vehicles, self._car_entry(state), state.connector, stopped)
+        entry = self._car_entry(state)
+        keys = (cars.before_release(self.vehicles, entry, state.connector) if node.tips == "car"
+                else cars.release_part(self.vehicles, entry, state.connector, stopped))
         return tuple(k for k in keys if k not in node.ask)
 
     def _language_offers(self, state: CallState) -> tuple[Line, ...]:

@@ -31,7 +31,9 @@ from ivr.basics.kinds import END_KINDS, EndKind
 from ivr.language.prompts import FACTS
 from ivr.language.source import LineDict, SourceError
 
-CAR_ANSWERS = ("known", "no_release", "unknown")
+CAR_ANSWERS = ("tips", "release", "no_release", "unknown")
+# `tips: car` says the car's tips to try first; `tips: car_release` its manual release.
+TIPS = ("car", "car_release")
 # The question whose "yes" means charging has stopped: a car's manual release is said only
 # after it (`tips: car`), and lint wants every way to the car's tips to pass it.
 CHARGING_STOPPED_NODE = "confirm_stopped"
@@ -40,8 +42,9 @@ ANSWERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "yes_no": ("yes", "no"),
     "released": ("released", "still_stuck"),
     "connector": ("ccs", "chademo", "j1772", "tesla", "unsure"),
-    # "What car is it?" (issue 15): a car with tips, one without a manual release, or
-    # one we have no notes for ("I don't know", "other", a car with no entry).
+    # "What car is it?" (issue 15): a car with tips to try first, one with only its manual
+    # release, one without a manual release, or one we have no notes for ("I don't know",
+    # "other", a car with no entry).
     "car": CAR_ANSWERS,
 })
 # hazard: fire, smoke, sparks (call 911); damage: a cracked cable, exposed wires, water
@@ -53,12 +56,14 @@ NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # yes/no question ("yes" = there is one) or heard with the connector ("a Tesla with a
 # CCS adapter"); a branch on it takes `yes`, `no`, or its default while unknown.
 # `car` is set by the car question (`expect: car`) or heard in any earlier answer; a
-# branch on it takes the car question's answers, or its default while no car is known.
-VARIABLES = ("connector", "adapter", "car")
+# branch on it takes the car question's answers, or its default while no car is known;
+# one on `car_release` whether the car has a manual release (default: not known).
+VARIABLES = ("connector", "adapter", "car", "car_release")
 BRANCH_CASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "connector": ANSWERS["connector"],
     "adapter": ("yes", "no"),
     "car": CAR_ANSWERS,
+    "car_release": ("release", "no_release"),   # after the car's tips: its release, or none
 })
 # Answers a question may have beyond those of its kind, reached only through the
 # question's own `words:` ("there's no button"): lint wants them listed in every language.
@@ -217,8 +222,8 @@ def _node(node_id: str, raw: Any, path: str, defaults: Mapping[str, Any], line: 
         if expect == "car" and sets != "car":
             raise SourceError(path, at("expect"), f"node {node_id!r}: a car question records the car: add `set: car`")
         tips = raw.get("tips")
-        if tips is not None and tips != "car":
-            raise SourceError(path, at("tips"), f"node {node_id!r}: tips: car is the only kind of tips")
+        if tips is not None and tips not in TIPS:
+            raise SourceError(path, at("tips"), f"node {node_id!r}: tips must be one of {', '.join(TIPS)}")
         step = raw.get("step")
         if step is not None and not isinstance(step, str):
             raise SourceError(path, at("step"), f"node {node_id!r}: step must be a short label")

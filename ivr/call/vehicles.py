@@ -273,14 +273,40 @@ def from_keys(vehicles: Vehicles, digit: str) -> Entry | _Unknown | None:
     return vehicles.entries.get(entry_id, UNKNOWN)
 
 
-def answer_for(entry: Entry | _Unknown) -> str:
-    """The car question's answer (ivr.call.flow.CAR_ANSWERS): a car without a manual
-    release is told so and offered a person; one we have no notes for hears its manual."""
+def answer_for(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None = None) -> str:
+    """The car question's answer (ivr.call.flow.CAR_ANSWERS): `tips` to try before its
+    release, else `release` (its manual release alone), `no_release` (a car without one:
+    told so and offered a person), `unknown` (no notes: its owner's manual)."""
     if not isinstance(entry, Entry):
         return "unknown"
-    if entry.release is not None and not entry.release.exists:
-        return "no_release"
-    return "known"
+    if before_release(vehicles, entry, connector):
+        return "tips"
+    return "no_release" if has_no_release(entry) else "release"
+
+
+def has_no_release(entry: Entry | _Unknown) -> bool:
+    """A car whose maker gives no manual release (the Bolt): told so, and offered a person."""
+    return isinstance(entry, Entry) and entry.release is not None and not entry.release.exists
+
+
+def before_release(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None) -> tuple[str, ...]:
+    """The tips to try first (settings, hand on the handle, unlock tips, don'ts): one
+    "did it come out?" before the car's manual release is even mentioned."""
+    release = set(release_part(vehicles, entry, connector, True))
+    return tuple(k for k in tips_for(vehicles, entry, connector, True) if k not in release)
+
+
+def release_part(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None,
+                 charging_stopped: bool) -> tuple[str, ...]:
+    """The car's manual release (where, its steps), or that it has none and the offer of a
+    person; nothing until charging has stopped; the owner's manual for an unknown car."""
+    if not isinstance(entry, Entry):
+        return tips_for(vehicles, entry, connector, charging_stopped)
+    release = entry.release
+    if not charging_stopped or release is None or connector in STATION_SIDE:
+        return ()
+    keys = set(tips_for(vehicles, entry, connector, True)) - set(tips_for(vehicles, entry, connector, False))
+    return tuple(k for k in tips_for(vehicles, entry, connector, True) if k in keys)
 
 
 def label(vehicles: Vehicles, entry: Entry, said: str | None = None) -> str:

@@ -178,7 +178,7 @@ def _car_nodes(flow: Flow) -> Iterable[Problem]:
     never reached after a hazard, nor from a connector question's `chademo` (the lock is the
     station's: no car's tip frees it); the tips only after `confirm_stopped` (the car's manual
     release is said only once charging has stopped)."""
-    car_nodes = {n.id for n in flow.nodes.values() if n.expect == "car" or n.tips or n.branch == "car"}
+    car_nodes = {n.id for n in flow.nodes.values() if n.expect == "car" or n.tips or n.branch in ("car", "car_release")}
     if not car_nodes:
         return
     hazard = flow.hazard_nodes if "hazard" in flow.globals else frozenset()
