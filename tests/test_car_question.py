@@ -366,3 +366,13 @@ def test_report_per_make_counts_calls_releases_and_the_step_that_freed_it(client
     assert "by car make:" in result.output and "Nissan: 1 calls, 1 released" in result.output
     as_json = CliRunner().invoke(cli.main, ["report", "--json"], env={"DATABASE_URL": database_url})
     assert '"by_car"' in as_json.output
+
+
+@pytest.mark.parametrize("said, model", [("a chevy volt", "Chevrolet Volt"), ("Rivian R2", "rivian r2"),
+                                         ("hyundai ioniq 9", "hyundai ioniq 9")])
+def test_a_near_neighbour_without_notes_is_never_given_the_neighbours_tips(client, app, said, model):
+    call = Caller(client).to_car_question("J1772")
+    call.say(said)
+    assert call.node == "manual_release" and "I don't have notes for that car" in call.last
+    record = the_call(app, call.sid)
+    assert record.car_make == "unknown" and record.car_model == model

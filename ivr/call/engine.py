@@ -573,18 +573,31 @@ class Engine:
             if heard.by == "keys" or heard.heard.isdigit():
                 entry = cars.from_keys(self.vehicles, heard.heard)
             else:
-                entry = cars.match(self.vehicles, heard.heard) or (cars.UNKNOWN if heard.car else None)
+                entry = cars.match(self.vehicles, heard.heard)
+                if not entry and not heard.car and not cars.names_another_car(self.vehicles, heard.heard):
+                    entry = None                   # no car in it: asked again
         if said is None and heard.intent == "dont_know":
             said = "unknown"
         if entry is None and said not in node.on:
             return self._retry(state, node, "not_understood", node.not_understood)
         if isinstance(entry, cars.Entry) and self.vehicles is not None:
             state = replace(state, car=cars.label(self.vehicles, entry, heard.car))
-        elif heard.car is None:
+        elif entry is not None and self.vehicles is not None and (named := self._unlisted_name(heard)):
+            state = replace(state, car=named)               # a car without notes: "Kia Niro", "rivian r2"
+        else:
             state = replace(state, car=cars.UNKNOWN.name)   # "other", "I don't know": recorded as such
         answer = said or (cars.answer_for(self.vehicles, entry or cars.UNKNOWN, state.connector)
                           if self.vehicles else "unknown")
         return self._go(node, self._counted(state, heard), answer)
+
+    def _unlisted_name(self, heard: Heard) -> str | None:
+        """The name of a car we have no notes for, for the records and the whisper: the
+        reader's ("Kia Niro") unless that is a car we know, else the words said."""
+        assert self.vehicles is not None
+        if heard.car and not cars.match(self.vehicles, heard.car):
+            return heard.car
+        said = heard.heard[:40].strip()
+        return said if heard.by != "keys" and not said.isdigit() and CAR_NAME.fullmatch(said) else None
 
     def _car_entry(self, state: CallState) -> cars.Entry | cars._Unknown:
         return cars.match(self.vehicles, state.car) if self.vehicles is not None and state.car else cars.UNKNOWN

@@ -264,6 +264,15 @@ def match(vehicles: Vehicles, spoken: str | None) -> Entry | _Unknown:
     return vehicles.entries[entry_id]
 
 
+def names_another_car(vehicles: Vehicles, spoken: str | None) -> bool:
+    """Whether the words name a car we have no entry for (`not_ours`: "Chevy Volt", a make
+    alone): at "What car is it?" that is an answer ("unknown"), not a mumble to ask again."""
+    words = normalise(spoken or "").split()[:MAX_WORDS]
+    return bool(words) and any(
+        _closeness(words, name, compact)[0] >= (100 if len(compact) <= SHORT else THRESHOLD)
+        for name, compact, entry_id in vehicles._names if entry_id is None)
+
+
 def from_keys(vehicles: Vehicles, digit: str) -> Entry | _Unknown | None:
     """The car a key on the keypad list stands for; UNKNOWN for "other"; None for a key
     the list does not have (asked again)."""
