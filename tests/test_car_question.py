@@ -376,3 +376,19 @@ def test_a_near_neighbour_without_notes_is_never_given_the_neighbours_tips(clien
     assert call.node == "manual_release" and "I don't have notes for that car" in call.last
     record = the_call(app, call.sid)
     assert record.car_make == "unknown" and record.car_model == model
+
+
+def test_the_decisions_are_pure_functions():
+    from conftest import CONTENT
+    from ivr.call import car_question
+    cars = CONTENT.vehicles
+    words = CONTENT.catalogs["en-US"].words["car_question"]
+    assert car_question.heard(cars, words, "an ionic 5", "car", "speech", None, "ccs") == ("release", "Hyundai Ioniq 5")
+    assert car_question.heard(cars, words, "3", "car", "keys", None, "j1772") == ("tips", "Nissan Leaf")
+    assert car_question.heard(cars, words, "7", "car", "keys", None, "j1772") == ("unknown", "unknown")
+    assert car_question.heard(cars, words, "something else", "car", "speech", None, None) == ("unknown", "unknown")
+    assert car_question.heard(cars, words, "um well", "car", "speech", None, None) is None
+    assert car_question.case(cars, "Chevrolet Bolt EV", "car_release", "ccs") == "no_release"
+    assert car_question.case(cars, None, "car", "ccs") is None
+    stopped = car_question.tips(cars, "car_release", "Tesla", "tesla", True, ())
+    assert stopped[0] == "car_tesla_release_where" and car_question.tips(cars, "car_release", "Tesla", "tesla", False, ()) == ()

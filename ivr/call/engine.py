@@ -14,6 +14,7 @@ from typing import Any
 
 from ivr.basics import ids
 from ivr.basics.kinds import EndKind
+from ivr.call import car_question
 from ivr.call import vehicles as cars
 from ivr.call.flow import CHARGING_STOPPED_NODE, Flow, Node
 from ivr.language import phrases
@@ -533,8 +534,8 @@ class Engine:
                 node_id = node.next
             elif node.kind == "branch":
                 assert node.default is not None, "a branch node always has a default (ivr.call.flow)"
-                value = self._car_case(state, node.branch) if node.branch in ("car", "car_release") \
-                    else _variable(state, node.branch)
+                value = car_question.case(self.vehicles, state.car, node.branch, state.connector) \
+                    if node.branch in ("car", "car_release") else _variable(state, node.branch)
                 node_id = node.cases.get(value or "", node.default)
             elif node.kind == "end":
                 lines += self._lines(state, node.say)
@@ -552,7 +553,9 @@ class Engine:
         if short and node.reprompt:
             body = self._lines(state, (node.reprompt,))
         else:
-            body = self._lines(state, (node.say if arriving else ()) + self._car_tips(state, node) + node.ask, slow=slow)
+            tips = car_question.tips(self.vehicles, node.tips, state.car, state.connector,    # a car's (issue 15)
+                                     state.result_of(CHARGING_STOPPED_NODE) == "yes", node.ask)
+            body = self._lines(state, (node.say if arriving else ()) + tips + node.ask, slow=slow)
         # Two answers the same way: they know 1 and 2. A list (the cars) is always read.
         fluent = state.answered_by[1:] == "2" and node.expect != "car"
         keys = () if fluent else self._lines(state, (f"keys_{node.expect}",), slow=slow)
@@ -561,67 +564,16 @@ class Engine:
         return Reply(lines=tuple(lead) + body + keys, action=action, state=asking,
                      question=Question(node.expect, node.timeout, asking), node=node.id)
 
-    # -- "What car is it?" (issue 15) -------------------------------------------
+    # -- "What car is it?" (issue 15; decided in ivr/call/car_question.py) ------
 
     def _car_answer(self, state: CallState, node: Node, heard: Heard) -> Reply:
-        """A car named (speech, fuzzily), a key of the keypad list, or "other" / "I don't
-        know": the car is kept, and its kind of answer (flow.CAR_ANSWERS) leads on. Words
-        that name no car are asked again, then lead where the node says (`not_understood`)."""
-        said = phrases.match(heard.heard, self._catalog(state).words.get(node.id, {})) if heard.heard else None
-        entry: cars.Entry | cars._Unknown | None = None
-        if said is None and self.vehicles is not None:
-            if heard.by == "keys" or heard.heard.isdigit():
-                entry = cars.from_keys(self.vehicles, heard.heard)
-            else:
-                entry = cars.match(self.vehicles, heard.heard)
-                if not entry and not heard.car and not cars.names_another_car(self.vehicles, heard.heard):
-                    entry = None                   # no car in it: asked again
-        if said is None and heard.intent == "dont_know":
-            said = "unknown"
-        if entry is None and said not in node.on:
+        """A car named, a key of the keypad list, "other" or "I don't know" leads on, the car
+        kept; words that name no car are asked again, then lead to `not_understood`."""
+        got = car_question.heard(self.vehicles, self._catalog(state).words.get(node.id, {}), heard.heard,
+                                 heard.intent, heard.by, heard.car, state.connector)
+        if got is None or got[0] not in node.on:
             return self._retry(state, node, "not_understood", node.not_understood)
-        if isinstance(entry, cars.Entry) and self.vehicles is not None:
-            state = replace(state, car=cars.label(self.vehicles, entry, heard.car))
-        elif entry is not None and self.vehicles is not None and (named := self._unlisted_name(heard)):
-            state = replace(state, car=named)               # a car without notes: "Kia Niro", "rivian r2"
-        else:
-            state = replace(state, car=cars.UNKNOWN.name)   # "other", "I don't know": recorded as such
-        answer = said or (cars.answer_for(self.vehicles, entry or cars.UNKNOWN, state.connector)
-                          if self.vehicles else "unknown")
-        return self._go(node, self._counted(state, heard), answer)
-
-    def _unlisted_name(self, heard: Heard) -> str | None:
-        """The name of a car we have no notes for, for the records and the whisper: the
-        reader's ("Kia Niro") unless that is a car we know, else the words said."""
-        assert self.vehicles is not None
-        if heard.car and not cars.match(self.vehicles, heard.car):
-            return heard.car
-        said = heard.heard[:40].strip()
-        return said if heard.by != "keys" and not said.isdigit() and CAR_NAME.fullmatch(said) else None
-
-    def _car_entry(self, state: CallState) -> cars.Entry | cars._Unknown:
-        return cars.match(self.vehicles, state.car) if self.vehicles is not None and state.car else cars.UNKNOWN
-
-    def _car_case(self, state: CallState, variable: str) -> str | None:
-        """A branch on `car`: the car question's answer for a car named earlier, else None;
-        on `car_release`: "no_release" for a car without a manual release, else "release"."""
-        if not state.car or self.vehicles is None:
-            return None
-        entry = self._car_entry(state)
-        if variable == "car_release":
-            return "no_release" if cars.has_no_release(entry) else "release"
-        return cars.answer_for(self.vehicles, entry, state.connector)
-
-    def _car_tips(self, state: CallState, node: Node) -> tuple[str, ...]:
-        """The car's own tips (`tips: car`), in the safe order: the manual release only when
-        the caller confirmed charging has stopped (`confirm_stopped` left with yes)."""
-        if not node.tips or self.vehicles is None:
-            return ()
-        stopped = state.result_of(CHARGING_STOPPED_NODE) == "yes"
-        entry = self._car_entry(state)
-        keys = (cars.before_release(self.vehicles, entry, state.connector) if node.tips == "car"
-                else cars.release_part(self.vehicles, entry, state.connector, stopped))
-        return tuple(k for k in keys if k not in node.ask)
+        return self._go(node, self._counted(replace(state, car=got[1]), heard), got[0])
 
     def _language_offers(self, state: CallState) -> tuple[Line, ...]:
         """'Para español, oprima 9': each offered language speaks for itself."""
