@@ -380,6 +380,7 @@ def test_a_near_neighbour_without_notes_is_never_given_the_neighbours_tips(clien
 
 def test_the_decisions_are_pure_functions():
     from conftest import CONTENT
+
     from ivr.call import car_question
     cars = CONTENT.vehicles
     words = CONTENT.catalogs["en-US"].words["car_question"]
