@@ -145,8 +145,9 @@ def test_a_bolt_caller_who_declines_a_person_is_told_about_roadside_help(client)
     call.say("Bolt EUV")
     assert call.node == "car_no_release"            # J1772: nothing to try first
     call.say("no")
-    assert "roadside assistance" in call.last and "drive off" in call.last
-    assert call.root.find("Gather") is None
+    assert "roadside assistance" in call.last and call.node == "car_roadside"   # never hung up on
+    call.say("still stuck")
+    assert call.root.find("Dial") is not None and "drive off" in call.last
 
 
 def test_an_ioniq_5_caller_is_pointed_to_the_owners_manual_for_the_release(client, app):
