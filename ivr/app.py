@@ -8,21 +8,36 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
 
-from flask import Flask
+from flask import Blueprint, Flask, Response
 from sqlalchemy.exc import ArgumentError
 
-from ivr import config
+from ivr import config, extras
 from ivr import content as content_module
 from ivr.config import ConfigError, Settings
 from ivr.content import ContentError
+from ivr.extras import MissingExtra
 from ivr.ocpi import init_app as init_station
+from ivr.ocpi import views as station_views
 from ivr.outbound import alerts, sms
 from ivr.records import db
 from ivr.web import logs, proxies
 from ivr.web.services import Services
-from ivr.web.views import dashboard, handoff, health, messages, station, voice  # noqa: F401  (messages, station: routes on handoff.bp)
+from ivr.web.views import (  # noqa: F401  (messages, station: routes on handoff.bp)
+    guards,
+    handoff,
+    health,
+    messages,
+    station,
+    voice,
+)
+
+# The agent's unlock key is a Twilio webhook like the others: signature checked, and
+# on any error the agent's leg is bridged (ivr/ocpi/views.py).
+guards.guard(station_views.agent_bp, station_views.agent_fail_safe)
 
 log = logging.getLogger("ivr")
 settings_log = logging.getLogger(logs.SETTINGS_LOGGER)
@@ -65,14 +80,35 @@ def _prepare_database(engine, settings: Settings) -> None:
         engine.dispose()
 
 
-def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True) -> Flask:
-    """Build the app from `env` (default: the process environment)."""
+def _dashboard() -> tuple[Blueprint, str | None]:
+    """The dashboard's pages; without the `dashboard` extra (plotly), a page that says so,
+    and that one line."""
+    try:
+        from ivr.web.views import dashboard
+    except ModuleNotFoundError as exc:
+        message = str(extras.missing(exc, "dashboard"))
+        stub = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+        for rule, name in (("", "page"), ("/", "index"), ("/<path:rest>", "rest")):
+            stub.add_url_rule(rule, name, lambda **_: Response(message + "\n", 503, mimetype="text/plain"))
+        return stub, message
+    return dashboard.bp, None
+
+
+def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
+               clock: Callable[[], datetime] | None = None,
+               content: content_module.Content | None = None) -> Flask:
+    """Build the app from `env` (default: the process environment).
+
+    `clock`: the time now, an aware datetime (default: the system's, in UTC).
+    `content`: the flow and prompts already loaded from the settings' folders (the
+    tests load them once per session); by default they are loaded here."""
     _configure_logging()
     env = os.environ if env is None else env
     try:
         settings = config.load(env)
-        content = content_module.load(settings.flows_dir, settings.prompts_dir,
-                                      env.get("IVR_FLOW") or content_module.DEFAULT_FLOW)
+        if content is None:
+            content = content_module.load(settings.flows_dir, settings.prompts_dir,
+                                          env.get("IVR_FLOW") or content_module.DEFAULT_FLOW)
         config.check_production(settings, content.escalation.support_number or settings.support_number)
         trusted = proxies.trusted_networks(env)
     except (ConfigError, ContentError) as exc:
@@ -100,6 +136,11 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
 
     try:
         engine = db.connect(settings.database_url)
+    except MissingExtra as exc:
+        no_driver = ConfigError(f"DATABASE_URL: {exc}")
+        if log_errors:
+            _refuse(no_driver)
+        raise no_driver from None
     except ArgumentError as exc:
         bad_url = ConfigError(f"DATABASE_URL is not a database URL ({exc}): expected e.g. "
                               "sqlite:///ivr.db or postgresql://user:password@host:5432/name")
@@ -115,12 +156,16 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True)
     if not channels.names and not settings.dev:
         log.warning("no hazard alert channel is set (IVR_ALERT_WEBHOOK_URL, IVR_ALERT_SMS_TO): "
                     "hazards are recorded, but nobody is told at once")
-    app.extensions["ivr"] = Services(settings, content, recorder, alerts.Dispatcher(recorder, channels))
+    services = Services(settings, content, recorder, alerts.Dispatcher(recorder, channels))
+    app.extensions["ivr"] = services if clock is None else replace(services, clock=clock)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(handoff.bp)   # the hand-off's webhooks: handoff, messages, station
-    app.register_blueprint(dashboard.bp)
+    dashboard, no_plotly = _dashboard()
+    if no_plotly and settings.dashboard_password:
+        log.error("IVR_DASHBOARD_PASSWORD is set, but %s", no_plotly)
+    app.register_blueprint(dashboard)
     try:   # the station back end (issue 14): `none` unless configured; /ocpi endpoints
         init_station(app, env)
     except ConfigError as exc:

@@ -17,6 +17,23 @@ from ivr.records.db import normalize_url
 from ivr.tools.simulator import Call
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parse_prompts_once(load_prompts):
+    """The prompts files are parsed once per session: most apps the tests build read the
+    same files (their parsing is most of an app's start-up), and the catalogs are frozen.
+    Keyed by each file's path and bytes, so a copy that a test changes is parsed anew."""
+    parsed: dict = {}
+
+    def load(directory):
+        key = tuple((str(p.resolve()), p.read_bytes()) for p in sorted(Path(directory).glob("*.yaml")))
+        if key not in parsed:
+            parsed[key] = load_prompts(directory)
+        return dict(parsed[key])
+    return load
+
+
+content.load_prompts = _parse_prompts_once(content.load_prompts)
 # Loaded once, at collection: English's vocabulary (ivr.call.understanding.english)
 # is the loaded content's, and some tests read it to build their cases.
 CONTENT = content.load(ROOT / "flows", ROOT / "prompts")
@@ -38,6 +55,22 @@ class _Everything(logging.Handler):
 
     def emit(self, record):
         self.lines.append(self.format(record))
+
+
+# Fixtures that start a real server or browser: a test using one is a `server` test, left
+# out of the unit suite (`pytest`) and run by `pytest -m "server or slow"` (.ci/run).
+SERVER_FIXTURES = {
+    "cpo", "fresh_cpo", "site", "line",      # the OCPI test CPO (tests/ocpi_cpo.py), the line served
+    "server_env",                            # the Procfile's gunicorn (tests/faults.py, test_restart.py)
+    "server", "browser",                     # the dashboard in Chromium
+    "private_postgres",                      # a PostgreSQL cluster of its own
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
 
 
 @pytest.fixture(autouse=True)
@@ -107,11 +140,21 @@ def signed_env(env) -> dict:
             "TWILIO_ACCOUNT_SID": "AC" + "a" * 32}
 
 
+@pytest.fixture(scope="session")
+def loaded() -> content.Content:
+    """The shipped flow and prompts, loaded once for the session (CONTENT)."""
+    return CONTENT
+
+
 @pytest.fixture
-def app(env):
-    app = create_app(env)
+def app(env, loaded):
+    texts = {language: catalog.texts for language, catalog in loaded.catalogs.items()}
+    app = create_app(env, content=loaded)
     yield app
     app.extensions["ivr"].recorder.engine.dispose()
+    # The content is shared by the session: a test that changes it needs an app of its own.
+    assert {language: catalog.texts for language, catalog in loaded.catalogs.items()} == texts, \
+        "this test changed the session's shared content: give it its own app (create_app(env))"
 
 
 @pytest.fixture

@@ -153,3 +153,23 @@ def test_production_needs_a_support_number(signed_env):
     with pytest.raises(ConfigError) as info:
         create_app({**signed_env, "IVR_SUPPORT_NUMBER": ""})
     assert "IVR_SUPPORT_NUMBER" in str(info.value)
+
+
+@responses.activate
+def test_a_second_alert_carries_the_remote_stops_result(alert_env):
+    """Issue 14: the hazard alert goes at once; the station's stop result follows as its own alert."""
+    from ivr.call.station_actions import StationResult, alert_note
+    hook = responses.post(HOOK, status=204)
+    responses.post(MESSAGES, json={"sid": "SM" + "1" * 32, "status": "queued"}, status=201)
+    app = create_app(alert_env)
+    sid = "CA" + "6" * 32
+    smoky_call(app.test_client(), sid=sid)
+    dispatcher = app.extensions["ivr"].alerts
+    dispatcher.raise_alert(alerts.Alert(call_sid=sid, tier="stop", at=db.now(), station="EA12345", connector="ccs",
+                                        note=alert_note(StationResult("stop", "ok"), "EA12345")))
+    dispatcher.wait()
+    sent = [json.loads(c.request.body) for c in hook.calls]
+    assert [s["event"] for s in sent] == ["hazard", "hazard_update"]
+    assert "the station confirmed the stop" in sent[1]["note"]
+    text = alerts.text_of(sent[1])
+    assert text.startswith("HAZARD UPDATE") and "EA12345" in text and len(text) <= 320

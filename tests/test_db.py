@@ -271,6 +271,7 @@ def _post(base: str, path: str, form: dict) -> int:
         return response.status
 
 
+@pytest.mark.server
 def test_two_gunicorn_workers_migrate_and_record_at_once(env, database_url):
     """The Procfile's server, two workers: both upgrade the schema as they start, then
     record concurrent calls; every call and every status lands exactly once."""

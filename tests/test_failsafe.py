@@ -60,22 +60,32 @@ def test_understanding_failing_on_an_answer(client, monkeypatch):
     assert apologised_and_dialled(client.post(action_of(root), data=fields(SpeechResult="yes", Confidence="0.9")))
 
 
-def _without(catalog, *keys):
-    texts = {k: v for k, v in catalog.texts.items() if k not in keys}
-    object.__setattr__(catalog, "texts", MappingProxyType(texts))
+@pytest.fixture
+def without(app):
+    """Take sentences out of a language's catalog for one test; put back afterwards (the
+    catalogs are the session's, shared by every test)."""
+    taken = []
+
+    def take(catalog, *keys):
+        taken.append((catalog, catalog.texts))
+        texts = {k: v for k, v in catalog.texts.items() if k not in keys}
+        object.__setattr__(catalog, "texts", MappingProxyType(texts))
+    yield take
+    for catalog, texts in reversed(taken):
+        object.__setattr__(catalog, "texts", texts)
 
 
-def test_a_missing_prompt(app, client):
+def test_a_missing_prompt(app, client, without):
     catalog = app.extensions["ivr"].content.catalogs["en-US"]
     root = start(client)
-    _without(catalog, *(k for k in catalog.texts if k.startswith("keys_")))
+    without(catalog, *(k for k in catalog.texts if k.startswith("keys_")))
     assert apologised_and_dialled(client.post(action_of(root), data=fields(Digits="1")))
 
 
-def test_the_apology_itself_missing_falls_back_to_a_built_in_sentence(app, client):
+def test_the_apology_itself_missing_falls_back_to_a_built_in_sentence(app, client, without):
     catalog = app.extensions["ivr"].content.catalogs["en-US"]
     root = start(client)
-    _without(catalog, "apology_transfer", *(k for k in catalog.texts if k.startswith("keys_")))
+    without(catalog, "apology_transfer", *(k for k in catalog.texts if k.startswith("keys_")))
     assert apologised_and_dialled(client.post(action_of(root), data=fields(Digits="1")))
 
 
@@ -116,6 +126,7 @@ def test_with_the_database_down_the_call_goes_on(env, url):
     assert time.monotonic() - began < TWILIO_BUDGET_S
 
 
+@pytest.mark.slow
 def test_with_the_database_locked_the_answer_comes_in_time(env, tmp_path):
     url = f"sqlite:///{tmp_path}/locked.db"
     client = create_app({**env, "DATABASE_URL": url, "IVR_RATE_LIMIT": "5/10m"}).test_client()

@@ -4,7 +4,7 @@ and the station ID."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -27,18 +27,16 @@ CALLER = "+15555550123"
 ALWAYS_OPEN = "hours:\n  timezone: UTC\n  daily: '00:00-24:00'\n"
 
 
-def closed_today() -> str:
-    """Open every day, but today (and the days around it, whatever the zone) are holidays."""
-    today = datetime.now(timezone.utc).date()
-    days = ", ".join(str(today + timedelta(days=d)) for d in (-1, 0, 1))
-    return f"hours:\n  timezone: UTC\n  daily: '00:00-24:00'\n  holidays: [{days}]\n"
+WEEKDAYS = "hours:\n  timezone: UTC\n  weekdays: '08:00-20:00'\n"
+SATURDAY_NIGHT = datetime(2026, 7, 11, 3, 0, tzinfo=timezone.utc)    # the office is closed
+TUESDAY_MORNING = datetime(2026, 7, 7, 10, 0, tzinfo=timezone.utc)   # the office is open
 
 
 @pytest.fixture
 def make(tmp_path, env):
     """An app whose flows/ holds escalation.yaml = `escalation`; `sms=True` configures texts."""
     def build(escalation: str | None = None, *, sms: bool = False, station: bool = False,
-              station_settings: str = "", asked_first: bool = False, **extra_env):
+              station_settings: str = "", asked_first: bool = False, clock=None, **extra_env):
         flows = tmp_path / f"flows{len(list(tmp_path.iterdir()))}"
         flows.mkdir()
         flow_text = (ROOT / "flows" / "stuck_connector.yaml").read_text()
@@ -52,7 +50,7 @@ def make(tmp_path, env):
         app_env = {**env, "IVR_FLOWS_DIR": str(flows), **extra_env}
         if sms:
             app_env.update(TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN, IVR_SMS_FROM=SMS_FROM, IVR_DEV="")
-        app = create_app(app_env)
+        app = create_app(app_env, clock=clock)
         return app, Call(app.test_client(), auth_token=TOKEN if sms else None, caller=CALLER)
     return build
 
@@ -271,7 +269,7 @@ def test_silence_at_an_offer_asks_once_more_then_moves_on(make):
 # -- business hours and the queue ----------------------------------------------------------------
 
 def test_after_hours_skips_the_agent_line(make):
-    _, call = make(closed_today() + "after_hours: [voicemail]\n")
+    _, call = make(WEEKDAYS + "after_hours: [voicemail]\n", clock=lambda: SATURDAY_NIGHT)
     root = to_agent(call)
     assert root.find("Dial") is None
     text = said(root)
@@ -281,6 +279,8 @@ def test_after_hours_skips_the_agent_line(make):
 
 def test_within_hours_rings_the_agent(make):
     _, call = make(ALWAYS_OPEN)
+    assert to_agent(call).find("Dial") is not None
+    _, call = make(WEEKDAYS + "after_hours: [voicemail]\n", clock=lambda: TUESDAY_MORNING)
     assert to_agent(call).find("Dial") is not None
 
 
@@ -492,3 +492,51 @@ def test_a_failed_check_for_an_earlier_text_still_sends(make, monkeypatch):
     monkeypatch.setattr(recorder.engine, "connect", broken_connect)
     root = post(call, offer, Digits="1")
     assert "on its way" in said(root) and len(responses.calls) == 1
+
+
+# -- the station ID: the read-back said wrong, and another language's words ---------------------------
+
+def test_a_wrong_read_back_asks_again_and_the_second_try_is_kept(make):
+    _, call = make(station=True)
+    root = post(call, url_of(gather(to_station(call))), SpeechResult="four five oh double seven", Confidence="0.8")
+    assert "I heard station 4 5 0, 7 7" in said(root)
+    root = post(call, url_of(gather(root)), SpeechResult="no", Confidence="0.9")          # not that one
+    assert "station ID" in said(root) and gather(root).get("finishOnKey") == "#"
+    root = post(call, url_of(gather(root)), SpeechResult="four five oh double eight", Confidence="0.8")
+    assert "I heard station 4 5 0, 8 8" in said(root)
+    root = post(call, url_of(gather(root)), Digits="1")
+    assert params(url_of(gather(root)))["st"] == "45088" and "charger's screen" in said(root)
+
+
+def test_a_read_back_said_wrong_twice_goes_on_without_it(make):
+    _, call = make(station=True)
+    root = post(call, url_of(gather(to_station(call))), Digits="45077")
+    root = post(call, url_of(gather(root)), Digits="2")
+    root = post(call, url_of(gather(root)), Digits="45078")
+    assert "4 5 0, 7 8" in said(root)
+    root = post(call, url_of(gather(root)), Digits="2")
+    assert "go on without it" in said(root) and "charger's screen" in said(root)
+    assert "st" not in params(url_of(gather(root)))
+
+
+def test_a_spanish_caller_reads_the_station_id_in_spanish(make):
+    _, call = make(station=True)
+    root = post(call, "/voice", CallStatus="ringing")
+    root = post(call, url_of(gather(root)), Digits="9")                     # the key es-US.yaml names
+    assert "seguimos en español" in said(root)
+    root = post(call, url_of(gather(root)), Digits="3")
+    root = post(call, url_of(gather(root)), Digits="2")
+    assert "número de la estación" in said(root)
+    root = post(call, url_of(gather(root)), SpeechResult="estación cuatro cinco cero doble siete", Confidence="0.8")
+    assert "Entendí la estación 4 5 0, 7 7" in said(root)
+    root = post(call, url_of(gather(root)), SpeechResult="sí", Confidence="0.9")
+    assert params(url_of(gather(root)))["st"] == "45077"
+
+
+def test_a_spanish_caller_can_skip_the_station_id_in_spanish(make):
+    _, call = make(station=True)
+    root = post(call, "/voice", CallStatus="ringing")
+    root = post(call, url_of(gather(root)), Digits="9")
+    root = post(call, url_of(gather(post(call, url_of(gather(root)), Digits="3"))), Digits="2")
+    root = post(call, url_of(gather(root)), SpeechResult="no lo encuentro", Confidence="0.8")
+    assert "Sigamos sin él" in said(root) and "st" not in params(url_of(gather(root)))

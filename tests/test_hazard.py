@@ -129,6 +129,7 @@ def reach_a_release_step(walk: Walk, steps: int) -> None:
         walk.act(answer, "no-answer")
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(before=st.integers(0, 3), then=st.lists(st.tuples(st.sampled_from(ANSWERS), st.sampled_from(DIAL_RESULTS)),
                                                min_size=1, max_size=12), seed=st.integers(0, 2**20))

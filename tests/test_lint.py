@@ -235,6 +235,13 @@ def test_station_id_before_names_questions(tree):
     assert any("settings.station_id_before: 'nowhere' is not a question" in p for p in found), found
 
 
+def test_the_unlock_policy_is_checked(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "  offer_languages: [es-US]", "  offer_languages: [es-US]\n  stations: {unlock: always}")
+    found = problems(tree)
+    assert any("settings.stations.unlock: 'always': expected agent, automatic or off" in p for p in found), found
+
+
 # -- "What car is it?" (issue 15) ------------------------------------------------------
 
 def test_the_car_question_from_chademo_is_refused(tree):

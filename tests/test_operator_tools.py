@@ -72,6 +72,7 @@ def test_the_credentials_message_is_a_whole_sentence():
     assert "your Twilio account's SID and auth token" in result.output
 
 
+@pytest.mark.server
 def test_start_up_is_quiet(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/quiet.db", "IVR_FLOWS_DIR": str(ROOT / "flows"),
            "IVR_PROMPTS_DIR": str(ROOT / "prompts")}
@@ -84,6 +85,7 @@ def test_start_up_is_quiet(tmp_path):
         assert "alembic" not in done.stderr and "setup plugin" not in done.stderr, done.stderr
 
 
+@pytest.mark.server
 def test_ivr_call_works_from_any_folder(tmp_path):
     """`ivr call` in a folder with no flows/ or prompts/: the shipped ones, English's
     vocabulary included, read a spoken answer (not "something went wrong")."""
@@ -96,6 +98,7 @@ def test_ivr_call_works_from_any_folder(tmp_path):
     assert "you: it's a CCS plug" in done.stdout
 
 
+@pytest.mark.server
 def test_a_broken_configuration_under_gunicorn_is_one_line(tmp_path):
     env = {**os.environ, "PORT": "1", "TWILIO_AUTH_TOKEN": TOKEN, "IVR_AGENT_NUMBER": "not a number",
            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "PATH": f"{ROOT}/.venv/bin:{os.environ['PATH']}"}

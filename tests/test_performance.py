@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 from bench import caller_time
 
 
+@pytest.mark.server
 def test_a_forked_worker_does_not_reuse_the_masters_connections(tmp_path: Path):
     """gunicorn's preload forks workers from a master that already ran the migrations."""
     engine = db.connect(f"sqlite:///{tmp_path}/fork.db")
@@ -100,6 +101,7 @@ def test_a_failed_ccs_call_reaches_a_person_within_180_seconds():
     assert [label for label in labels if label in order] == order
 
 
+@pytest.mark.server
 def test_caller_time_bench_runs_and_reports_the_targets_met():
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "caller_time.py")],
                             capture_output=True, text=True, timeout=60)

@@ -62,3 +62,42 @@ def test_another_country_only_when_the_operator_allows_it():
 def test_premium_rate_numbers_are_never_called_back():
     assert phone.callback_number("9005550188", US) is None                       # US 900: premium rate
     assert phone.callback_number("09098790000", UK, international=True) is None  # UK 09: premium rate
+
+
+# -- the international forms of a keyed call-back number ------------------------------------------
+
+DE, FR, CA = "+4915123456789", "+33612345678", "+16135550123"
+
+
+@pytest.mark.parametrize("keys, caller, expected", [
+    ("03012345678", DE, "+493012345678"),          # a German landline keyed the German way
+    ("0612345678", FR, "+33612345678"),            # a French mobile, trunk 0
+    ("33612345678", FR, "+33612345678"),           # with the country code
+    ("0033612345678", FR, "+33612345678"),         # with 00, Europe's international prefix
+    ("01133612345678", FR, "+33612345678"),        # with 011, North America's, as a traveller might
+    ("011447700900188", UK, "+447700900188"),      # the caller's own country, whichever prefix
+    ("4155550188", CA, "+14155550188"),            # +1 is one country here: a Canadian caller, a US number
+    ("6135550188", US, "+16135550188"),            # and the other way round
+    ("17700900188", UK, None),                     # +1 770 090...: no area code starts with 0
+    ("0", UK, None), ("00", UK, None), ("0044", UK, None),   # a prefix with no number after it
+])
+def test_callback_number_international_forms(keys, caller, expected):
+    assert phone.callback_number(keys, caller) == expected
+
+
+@pytest.mark.parametrize("keys, caller", [
+    ("004930123456", UK),          # a German number from a UK phone
+    ("0014155550188", UK),         # a US number from a UK phone, 00 and 1
+    ("00447700900188", US),        # a UK number from a US phone, with Europe's 00
+])
+def test_another_countrys_number_in_any_form_needs_the_operators_leave(keys, caller):
+    assert phone.callback_number(keys, caller) is None
+    assert phone.callback_number(keys, caller, international=True) is not None
+
+
+def test_costly_numbers_are_refused_in_any_country():
+    assert phone.callback_number("0891234567", FR) is None                      # France 089: premium rate
+    assert phone.callback_number("08712345678", UK) is None                     # UK 0871: shared cost
+    assert phone.callback_number("001", UK, international=True) is None         # a country code alone
+    # A hidden caller on a UK line: ten digits are not a North American number here.
+    assert phone.callback_number("4155550188", None, line="+441632960001") is None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CONTENT
 
 from ivr.call import station
 
@@ -63,11 +64,18 @@ def test_read_back_groups_digits():
     ("E. A. 12345", "EA12345"),
     ("station I D is E A 1 2 3 4 5", "EA12345"),
     ("it's a 45077", "45077"),               # the article, not the letter A
-    ("e a uno dos tres cuatro cinco", "EA12345"),
     ("ea-12345", "EA12345"),
 ])
 def test_speech_keeps_the_letters(speech, expected):
     assert station.from_speech(speech) == expected
+
+
+def test_a_spanish_caller_reads_the_label_in_spanish():
+    spanish = CONTENT.catalogs["es-US"].vocabulary
+    assert station.from_speech("e a uno dos tres cuatro cinco", spanish) == "EA12345"
+    assert station.from_speech("estación número cuatro cinco cero doble siete", spanish) == "45077"
+    assert station.wants_skip("no lo encuentro", spanish) and station.wants_skip("sáltelo", spanish)
+    assert station.wants_skip("skip", spanish)                 # English's words count too
 
 
 def test_an_id_counts_its_digits_and_allows_a_few_letters():

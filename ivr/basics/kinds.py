@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from ivr.basics.ids import is_language_tag
+
 #: A connector a vocabulary names and a call records (state.connector).
 Connector = Literal["ccs", "chademo", "j1772", "tesla"]
 CONNECTORS: tuple[Connector, ...] = get_args(Connector)
@@ -20,12 +22,24 @@ END_KINDS: tuple[EndKind, ...] = get_args(EndKind)
 Intent = Literal[
     "yes", "no", "released", "still_stuck", "repeat", "back", "wait", "help",
     "agent", "hazard", "connector_ccs", "connector_chademo", "connector_j1772",
-    "connector_tesla", "connector_unsure", "spanish", "unclear", "silence",
+    "connector_tesla", "connector_unsure", "unclear", "silence",
     # issue 11: in priority order hazard > damage > agent > emergency_stop > roadside
     # > hot_unsure > wait/repeat/explain/back/help/language > the answer
     "damage", "emergency_stop", "roadside", "hot_unsure", "explain", "dont_know", "car",
 ]
 INTENTS: tuple[Intent, ...] = get_args(Intent)
+#: Another language asked for, by voice or by its key: `language_` + the tag its prompts file names.
+LANGUAGE_INTENT = "language_"
+
+
+def language_intent(tag: str) -> str:
+    """The intent of a caller asking for the language `tag` ('language_es-US')."""
+    return LANGUAGE_INTENT + tag
+
+
+def is_intent(value: str) -> bool:
+    """One of INTENTS, or a request for another language (`language_<tag>`)."""
+    return value in INTENTS or (value.startswith(LANGUAGE_INTENT) and is_language_tag(value.removeprefix(LANGUAGE_INTENT)))
 
 #: The kind of answer a question listens for.
 Expectation = Literal["yes_no", "released", "connector", "car", "any"]

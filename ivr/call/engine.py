@@ -327,7 +327,7 @@ class Engine:
             return self._again(state, (self._line(state, "roadside"),), action="roadside")
         if intent == "hot_unsure" and state.mode != "hot" and not state.hazard:
             return self._hot_check(state)
-        if intent == "spanish" or intent.startswith("language_"):
+        if intent.startswith("language_"):
             return self._switch_language(state, node, heard)
         if state.mode == "wait":
             return self._after_wait(state, node, heard)
@@ -513,7 +513,7 @@ class Engine:
         return self._ask(self.flow[target], back, (), action="back")
 
     def _switch_language(self, state: CallState, node: Node, heard: Heard) -> Reply:
-        wanted = "es-US" if heard.intent == "spanish" else heard.intent.removeprefix("language_")
+        wanted = heard.intent.removeprefix("language_")
         if wanted not in self.catalogs or wanted == state.lang:
             return self._retry(state, node, "not_understood", node.not_understood)
         switched = replace(state, lang=wanted, tries=0)

@@ -15,43 +15,48 @@ asked again. Either way the ID is read back for a yes or no.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from ivr.call import understanding
+from ivr.language.station_words import StationWords
+from ivr.language.vocabulary import Vocabulary, fold, matcher
 
 MIN_DIGITS, MAX_DIGITS = 4, 10
 MAX_LETTERS = 4
 MAX_TRIES = 2  # then the call goes on without it: the release steps matter more
 ID_CHARS = re.compile(r"^[A-Z0-9]{1,16}$")
 
-_DIGIT_WORDS = {
-    "zero": "0", "oh": "0", "o": "0", "nought": "0",
-    "one": "1", "won": "1", "two": "2", "to": "2", "too": "2", "three": "3", "tree": "3",
-    "four": "4", "for": "4", "fore": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "ate": "8", "nine": "9", "niner": "9",
-    # Spanish callers read the label in Spanish
-    "cero": "0", "uno": "1", "una": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
-    "seis": "6", "siete": "7", "ocho": "8", "nueve": "9",
-}
-# Letter names as a recogniser writes them, and the phonetic alphabet.
-_LETTER_WORDS = {
-    "bee": "B", "be": "B", "see": "C", "sea": "C", "cee": "C", "dee": "D", "ef": "F", "eff": "F",
-    "gee": "G", "aitch": "H", "jay": "J", "kay": "K", "el": "L", "ell": "L", "em": "M", "en": "N",
-    "pee": "P", "cue": "Q", "queue": "Q", "ar": "R", "ess": "S", "tee": "T",
-    "tea": "T", "you": "U", "vee": "V", "ex": "X", "why": "Y", "zee": "Z", "zed": "Z",
+# The phonetic alphabet is international; each language's digits, letter names, repeats,
+# fillers and skip words are in its prompts file (`station_words:`, ivr.language.station_words).
+_PHONETIC = {
     "alpha": "A", "alfa": "A", "bravo": "B", "charlie": "C", "delta": "D", "echo": "E",
     "foxtrot": "F", "golf": "G", "hotel": "H", "india": "I", "juliet": "J", "juliett": "J",
     "kilo": "K", "lima": "L", "mike": "M", "november": "N", "oscar": "O", "papa": "P",
     "quebec": "Q", "romeo": "R", "sierra": "S", "tango": "T", "uniform": "U", "victor": "V",
     "whiskey": "W", "whisky": "W", "xray": "X", "yankee": "Y", "zulu": "Z",
 }
-_REPEATS = {"double": 2, "triple": 3, "doble": 2, "triple_": 3}
-# Words around an ID that carry nothing: "it's station number 4 5 ..."
-_FILLERS = {"it", "its", "is", "the", "station", "number", "id", "um", "uh", "er",
-            "and", "okay", "ok", "so", "charger", "says", "reads", "dash", "hyphen", "space",
-            "letter", "letters", "then", "es", "la", "el", "estacion", "numero", "de", "y"}
-# After these, a lone "a" is the article ("it's a 4 5 ..."), not the letter A.
-_BEFORE_ARTICLE = {"its", "is", "says", "reads", "number", "got", "have", "theres"}
-_SKIP_WORDS = re.compile(r"\b(skip|don'?t know|do not know|can'?t find|cannot find|no idea|don'?t have|not sure|"
-                         r"no id|saltar|s[aá]ltelo|no lo encuentro|no s[eé])\b")
+
+
+def words_for(vocabulary: Vocabulary | None = None) -> StationWords:
+    """The call's language's station words, backed by English's (as English backs every
+    language's understanding); without a vocabulary, English's alone."""
+    english = understanding.english()
+    if vocabulary is None or vocabulary.language == english.language:
+        return english.station
+    return _merged(vocabulary, english)
+
+
+@lru_cache(maxsize=32)
+def _merged(vocabulary: Vocabulary, english: Vocabulary) -> StationWords:
+    """Worked out once per pair of loaded vocabularies (each is loaded once)."""
+    return vocabulary.station.merged(english.station)
+
+
+@lru_cache(maxsize=32)
+def _skip_matcher(skip: tuple[str, ...]) -> re.Pattern[str] | None:
+    return matcher(skip)
 
 
 def digit_range(settings: Mapping[str, object]) -> tuple[int, int]:
@@ -106,9 +111,10 @@ def settings_problems(settings: Mapping[str, object]) -> list[str]:
     return problems
 
 
-def wants_skip(speech: str | None) -> bool:
-    """The caller can't find it, or would rather go on."""
-    return bool(speech) and bool(_SKIP_WORDS.search((speech or "").lower()))
+def wants_skip(speech: str | None, vocabulary: Vocabulary | None = None) -> bool:
+    """The caller can't find it, or would rather go on (the language's `station_words.skip`)."""
+    skip = _skip_matcher(words_for(vocabulary).skip)
+    return bool(speech) and skip is not None and skip.search(fold(speech or "")) is not None
 
 
 def normalise(raw: str | None) -> str:
@@ -130,15 +136,21 @@ def match_keyed(keys: str | None, known: Iterable[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def from_speech(speech: str | None) -> str | None:
-    """Spoken letters and digits to an ID ('EA12345'); None when something else was said."""
+def from_speech(speech: str | None, vocabulary: Vocabulary | None = None) -> str | None:
+    """Spoken letters and digits to an ID ('EA12345'); None when something else was said.
+
+    Read with the call's language's words (`vocabulary`), backed by English's."""
     if not speech:
         return None
-    text = speech.lower().replace("x-ray", "xray").replace("-", " ")
+    said = words_for(vocabulary)
+    letters = {**_PHONETIC, **said.letters}
+    text = unicodedata.normalize("NFKD", speech.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))     # "estación" as "estacion"
+    text = text.replace("x-ray", "xray").replace("-", " ")
     text = re.sub(r"(?<=[a-z])'(?=[a-z])", "", text)
     text = re.sub(r"\bi\.? ?d\b\.?", " ", text)      # "station I D is ...": the word, not letters
     words = re.findall(r"[a-z]+\d[a-z0-9]*|\d+[a-z][a-z0-9]*|[a-z]+|\d+", text)
-    has_digits = any(re.search(r"\d", w) or w in _DIGIT_WORDS for w in words)
+    has_digits = any(re.search(r"\d", w) or w in said.digits for w in words)
     result: list[str] = []
     repeat = 1
     previous = ""
@@ -149,17 +161,17 @@ def from_speech(speech: str | None) -> str | None:
         elif re.search(r"\d", word):          # "ea12345", "12345a": as written
             result.append(word.upper())
             repeat = 1
-        elif word in _REPEATS:
-            repeat = _REPEATS[word]
-        elif word in _DIGIT_WORDS:
-            result.append(_DIGIT_WORDS[word] * repeat)
+        elif word in said.repeats:
+            repeat = said.repeats[word]
+        elif word in said.digits:
+            result.append(said.digits[word] * repeat)
             repeat = 1
-        elif word == "a" and previous in _BEFORE_ARTICLE:
+        elif word == "a" and previous in said.article_after:
             pass                               # "it's a ...": the article
-        elif word in _LETTER_WORDS:
-            result.append(_LETTER_WORDS[word] * repeat)
+        elif word in letters:
+            result.append(letters[word] * repeat)
             repeat = 1
-        elif word in _FILLERS:
+        elif word in said.fillers:
             pass
         elif len(word) == 1:                   # "e a one two...": a letter
             result.append(word.upper() * repeat)

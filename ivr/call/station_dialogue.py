@@ -12,6 +12,7 @@ from typing import Any
 
 from ivr.call import station
 from ivr.call.engine import CallState
+from ivr.language.vocabulary import Vocabulary
 
 COMMANDS = ("hazard", "damage", "agent")   # the global commands work here too
 
@@ -77,8 +78,9 @@ Decision = Command | Confirmed | GoOn | ReadBack | AskAgain
 
 
 def answer(settings: Mapping[str, Any], intent: str, speech: str | None, digits: str | None,
-           candidate: str | None, tries: int) -> Decision:
-    """What the caller's answer means; `candidate`: the ID read back (the answer is yes or no)."""
+           candidate: str | None, tries: int, vocabulary: Vocabulary | None = None) -> Decision:
+    """What the caller's answer means; `candidate`: the ID read back (the answer is yes or no).
+    A spoken ID is read with the call's language's words (`vocabulary`), backed by English's."""
     fewest, most = station.digit_range(settings)
     if intent in COMMANDS:
         return Command(f"station:{intent}")
@@ -90,11 +92,11 @@ def answer(settings: Mapping[str, Any], intent: str, speech: str | None, digits:
         if tries + 1 >= station.MAX_TRIES:
             return GoOn(record)
         return AskAgain(record, "", {}, tries + 1)
-    if station.wants_skip(speech):
+    if station.wants_skip(speech, vocabulary):
         return GoOn("station:skip")
     keyed = station.from_keypad(digits)
     matched = station.match_keyed(keyed, station.known_ids(settings))
-    checked = station.check(matched or keyed or station.from_speech(speech), fewest, most)
+    checked = station.check(matched or keyed or station.from_speech(speech, vocabulary), fewest, most)
     record = "station:heard" if checked else "station:invalid"
     if checked:
         # Keys carry no letters: a known station's ID is read back in full, else the digits as keyed.

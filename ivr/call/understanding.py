@@ -40,7 +40,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ivr.basics.kinds import EXPECTATIONS, INTENTS
+from ivr.basics.kinds import EXPECTATIONS, INTENTS, is_intent, language_intent
 from ivr.language import reader
 from ivr.language.vocabulary import Vocabulary, is_pattern
 
@@ -50,7 +50,9 @@ __all__ = [
     "RELEASE_CONFIDENCE",
     "Understanding",
     "hints",
+    "is_intent",
     "understand",
+    "use_switch_keys",
 ]
 
 
@@ -71,7 +73,10 @@ class Understanding:
 # ---------------------------------------------------------------------------------------
 # Keypad
 
-_GLOBAL_KEYS = {"0": "agent", "*": "repeat", "#": "wait", "9": "spanish"}
+_GLOBAL_KEYS = {"0": "agent", "*": "repeat", "#": "wait"}
+# The key that switches to each language, as its prompts file names it (`switch_key: 9` in
+# prompts/es-US.yaml) -> `language_<tag>`; set by the content loader (`use_switch_keys`).
+_SWITCH_KEYS: dict[str, str] = {}
 _ANSWER_KEYS = {
     "yes_no": {"1": "yes", "2": "no"},
     "any": {"1": "yes", "2": "no"},
@@ -84,6 +89,8 @@ _ANSWER_KEYS = {
 def _key_intent(key: str, expecting: str) -> str:
     if key in _GLOBAL_KEYS:
         return _GLOBAL_KEYS[key]
+    if key in _SWITCH_KEYS:
+        return _SWITCH_KEYS[key]
     return _ANSWER_KEYS.get(expecting, _ANSWER_KEYS["any"]).get(key, "unclear")
 
 
@@ -97,6 +104,13 @@ def use_english(vocabulary: Vocabulary) -> None:
     """English's vocabulary, which reads English and backs up every language: the
     loaded content's (ivr.content.load calls this), never a file read here."""
     _ENGLISH[:] = [vocabulary]
+
+
+def use_switch_keys(keys: dict[str, str]) -> None:
+    """Key -> language tag, from the loaded prompts files (each names its own key): pressing
+    it anywhere in the call asks for that language (`language_<tag>`)."""
+    _SWITCH_KEYS.clear()
+    _SWITCH_KEYS.update({key: language_intent(tag) for key, tag in keys.items()})
 
 
 def english() -> Vocabulary:
@@ -154,8 +168,6 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
     if intent.startswith("key:"):
         intent = _key_intent(intent[4:], expecting)
         certain = certain and intent != "released"
-    elif intent == "language_es-US" and _english(vocabulary.language):
-        intent = "spanish"             # English's name for it, as the keypad's (9)
     return Understanding(intent, certain, heard, got.car, got.adapter)
 
 
@@ -173,7 +185,8 @@ def _car_answer(speech: str | None, confidence: float | None, digits: str | None
     if keys:
         if len(set(keys)) != 1:
             return Understanding("unclear", True, keys)
-        return Understanding(_GLOBAL_KEYS.get(keys[0], "car"), True, keys[0])
+        key = keys[0]
+        return Understanding(_GLOBAL_KEYS.get(key) or _SWITCH_KEYS.get(key) or "car", True, key)
     got = understand(speech, confidence, None, "any", language, vocabulary)
     if got.intent in _CAR_COMMANDS or got.intent.startswith("language_"):
         return got

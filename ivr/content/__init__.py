@@ -102,6 +102,18 @@ def _english(catalogs: Mapping[str, Catalog], prompts_dir: Path) -> Vocabulary:
     return catalog.vocabulary
 
 
+def _switch_key_problems(catalogs: Mapping[str, Catalog]) -> list:
+    """Two languages may not claim the same key."""
+    problems: list = []
+    claimed: dict[str, str] = {}
+    for catalog in catalogs.values():
+        if catalog.switch_key and catalog.switch_key in claimed:
+            problems.append(lint.Problem(catalog.path, 1, f"switch_key {catalog.switch_key} is {claimed[catalog.switch_key]}'s already"))
+        elif catalog.switch_key:
+            claimed[catalog.switch_key] = catalog.language
+    return problems
+
+
 def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
          default_language: str = "en-US") -> Content:
     path = flows_dir / f"{flow_name}.yaml"
@@ -117,8 +129,10 @@ def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
     english = _english(catalogs, prompts_dir)
     problems = lint.check(flow, catalogs, vehicles)
     problems += [lint.Problem(flow.path, 1, problem) for problem in station.settings_problems(flow.settings)]
+    problems += _switch_key_problems(catalogs)
     if problems:
         raise ContentError(problems)
     understanding.use_english(english)
+    understanding.use_switch_keys({c.switch_key: c.language for c in catalogs.values() if c.switch_key})
     return Content(flow, catalogs, Engine(flow, catalogs, default_language, vehicles), default_language, escalation,
                    vehicles)

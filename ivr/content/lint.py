@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ivr.call import station
+from ivr.call import station, station_policy
 from ivr.call import vehicles as vehicles_module
 from ivr.call.flow import ANSWERS, CHARGING_STOPPED_NODE, Flow
 from ivr.language.prompts import SYSTEM_KEYS, Catalog
@@ -212,6 +212,8 @@ def _station_point(flow: Flow) -> Iterable[Problem]:
     for node_id in station.asked_before(flow.settings):
         if node_id not in flow or flow[node_id].kind != "ask":
             yield Problem(flow.path, 1, f"settings.station_id_before: {node_id!r} is not a question")
+    for problem in station_policy.settings_problems(flow.settings):   # stations.unlock (issue 14)
+        yield Problem(flow.path, 1, problem)
 
 
 def _variants(flow: Flow, catalogs: Mapping[str, Catalog]) -> Iterable[Problem]:

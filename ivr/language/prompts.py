@@ -29,6 +29,20 @@ FACTS = ("session_running", "ccs_soft", "ccs_rigid", "ccs_no_button", "chademo_l
 
 VARIANT = "@"
 
+# What the line says about the operator's station back end (ivr/call/station_actions.py,
+# ivr/call/station_whisper.py), in every language, whether or not a back end is set.
+STATION_RESULTS = ("ok", "pending", "rejected", "unknown_session", "not_supported", "failed", "timeout", "down")
+STATION_KEYS = (
+    "station_which", "station_which_again", "station_evse_confirm", "station_go_on",
+    "station_connector_among", "station_connector_choice", "station_and",
+    "station_still_running", "station_shows_running", "station_wait", "station_still_waiting",
+    "station_stopped", "station_unlocked", *(f"station_fail_{r}" for r in STATION_RESULTS if r != "ok"),
+    "station_hold_handle", "station_unlocking",
+    "station_hazard_stopping", "station_hazard_stopped", "station_hazard_not_stopped",
+    "station_whisper_stop", "station_whisper_unlock", *(f"station_whisper_{r}" for r in STATION_RESULTS),
+    "station_whisper_offer", "station_agent_unlock_ok", "station_agent_unlock_failed", "station_agent_unlock_pending",
+)
+
 # Sentences the engine and the hand-off use whatever the flow says.
 SYSTEM_KEYS = (
     "keys_yes_no", "keys_released", "keys_connector",
@@ -58,6 +72,7 @@ SYSTEM_KEYS = (
     "station_ask", "station_ask_short", "station_invalid", "station_confirm", "station_confirm_keyed", "station_thanks",
     "station_skipped",
     "sms_steps", "sms_released", "sms_support", "sms_support_station",
+    *STATION_KEYS,
 )
 
 
@@ -76,6 +91,7 @@ class Catalog:
     vocabulary: Vocabulary | None = None   # how callers answer in this language (not English)
     steps: Mapping[str, str] = field(default_factory=dict)  # node id -> step label in this language
     steps_line: int = 1
+    switch_key: str | None = None  # the key that switches a call to this language ('9'), as its language_offer says
 
     def step_label(self, node: Any) -> str | None:
         """A step's label for texts and whispers: this language's, else the flow's own."""
@@ -127,8 +143,24 @@ def parse(data: Any, path: str) -> Catalog:
                    MappingProxyType(dict(prompts.key_lines)), _words(data.get("words"), path),
                    data.line_of("words"),
                    parse_vocabulary(language, data.get("understanding"), data.get("hints"), path,
-                                    data.line_of("understanding")),
-                   _steps(data.get("steps"), path), data.line_of("steps"))
+                                    data.line_of("understanding"), data.get("station_words"),
+                                    data.line_of("station_words")),
+                   _steps(data.get("steps"), path), data.line_of("steps"),
+                   _switch_key(data.get("switch_key"), path, data.line_of("switch_key")))
+
+
+#: Keys a language may not claim: the answers' (1-5) and the commands' (0 a person, * repeat, # wait).
+TAKEN_KEYS = frozenset("012345*#")
+
+
+def _switch_key(raw: Any, path: str, line: int) -> str | None:
+    """`switch_key: 9`: the key a caller presses anywhere to switch to this language."""
+    if raw is None:
+        return None
+    key = str(raw)
+    if key not in set("0123456789*#") or key in TAKEN_KEYS:
+        raise SourceError(path, line, f"switch_key: {raw!r} must be one phone key from 6 to 9 (the others answer questions)")
+    return key
 
 
 def _steps(raw: Any, path: str) -> Mapping[str, str]:

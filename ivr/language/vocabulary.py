@@ -24,7 +24,9 @@ from typing import Any
 
 from ivr.basics import ids
 from ivr.basics.kinds import CONNECTORS
+from ivr.language import station_words as station_words_module
 from ivr.language.source import LineDict, SourceError
+from ivr.language.station_words import StationWords
 
 # Lists of phrases, by what they mean.
 CATEGORIES = {
@@ -153,6 +155,7 @@ class Vocabulary:
     misheard_start: Mapping[str, str] = field(default_factory=dict)
     contractions: Mapping[str, str] = field(default_factory=dict)
     cars: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    station: StationWords = field(default_factory=StationWords)   # reading a station ID (`station_words:`)
     # Worked out once from the lists above (__post_init__):
     _compiled: Mapping[str, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
     _sequences: Mapping[str, tuple[re.Pattern[str], ...]] = field(init=False, repr=False, compare=False)
@@ -195,8 +198,9 @@ class Vocabulary:
         return out
 
 
-def parse(language: str, understanding: Any, hints: Any, path: str, line: int = 1) -> Vocabulary | None:
-    """The vocabulary of a prompts file's `understanding:` and `hints:` sections, or None."""
+def parse(language: str, understanding: Any, hints: Any, path: str, line: int = 1,
+          station_words: Any = None, station_line: int = 1) -> Vocabulary | None:
+    """The vocabulary of a prompts file's `understanding:`, `hints:` and `station_words:` sections, or None."""
     if understanding is None and hints is None:
         return None
     understanding = understanding if understanding is not None else LineDict()
@@ -268,7 +272,8 @@ def parse(language: str, understanding: Any, hints: Any, path: str, line: int = 
     return Vocabulary(language, MappingProxyType(phrases), MappingProxyType(connectors),
                       MappingProxyType(languages), MappingProxyType(keys), MappingProxyType(misheard),
                       MappingProxyType(hint_lists), MappingProxyType(spellings), MappingProxyType(starts),
-                      MappingProxyType(contractions), MappingProxyType(cars))
+                      MappingProxyType(contractions), MappingProxyType(cars),
+                      station_words_module.parse(station_words, path, station_line))
 
 
 def _phrase_list(value: Any, path: str, line: int, where: str) -> tuple[str, ...]:

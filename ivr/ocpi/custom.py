@@ -23,7 +23,8 @@ The rules every back end keeps (the engine relies on them):
 - Record each lookup and command with `store.record_action(...)`, so the reports
   count them like OCPI's.
 - A CSMS that can take a charger out of service (OCPI 2.2.1 cannot) can offer it
-  as an extra method; the hazard flow will look for `out_of_service(evse)`.
+  as an extra method, `out_of_service(evse, *, call_sid=None) -> CommandState`;
+  after a damage or fire hazard the line calls it (`backend.take_out_of_service`).
 """
 from __future__ import annotations
 

@@ -244,6 +244,11 @@ class OcpiBackend:
                     return Lookup(exc.outcome, detail=exc.detail)
             except Exception as exc:
                 refreshed = f"; the refresh failed: {type(exc).__name__}"
+        if not rows:   # a whole site, named by its location id (a called number's station)
+            try:
+                rows = store.evses_at_location(self.engine, key)
+            except Exception:
+                rows = []
         if not rows:
             return Lookup(Outcome.UNKNOWN, detail="no EVSE has this label" + refreshed)
         evses = tuple(evse_of(r) for r in rows)

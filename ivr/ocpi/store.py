@@ -8,7 +8,7 @@ import json
 import logging
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
 from ivr.records import db
@@ -71,6 +71,18 @@ def evses_by_key(engine: Engine, key: str) -> list[dict]:
         rows = conn.execute(select(station_evses).where((c.evse_key == key) | (c.reference_key == key) | (c.outlet_key == key))
                             .where(c.status != "REMOVED")
                             .order_by(c.location_id, c.evse_uid)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def evses_at_location(engine: Engine, key: str) -> list[dict]:
+    """Every EVSE of the location whose id has this label key: a called number may name
+    a whole site, and the caller is then asked which charger (REMOVED ones left out)."""
+    if not key:
+        return []
+    c = station_evses.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(station_evses).where(c.status != "REMOVED")
+                            .where(func.upper(c.location_id) == key).order_by(c.evse_uid)).mappings().all()
     return [dict(r) for r in rows]
 
 

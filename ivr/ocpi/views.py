@@ -17,11 +17,13 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 
 from . import store
+from .backend import Evse
 from .client import token_of
 from .service import TOKEN_B_KEY, TOKEN_C_KEY, OcpiBackend
 
@@ -190,3 +192,90 @@ def _display_text(value) -> str | None:
             if isinstance(item, dict) and isinstance(item.get("text"), str):
                 return item["text"][:500]
     return None
+
+
+# -- the agent's unlock key ---------------------------------------------------------------
+#
+# The whisper offers "press 1 to take the call, or 2 to unlock connector N at LABEL
+# first" (ivr/call/station_whisper.py); its Gather posts here. Twilio signs that
+# request for this URL, query included, so the EVSE and connector it names are as
+# the line wrote them: the app factory installs the webhooks' signature guard on
+# this blueprint (ivr/app.py). OCPI: UNLOCK_CONNECTOR is for help-desk operators;
+# this is one pressing a key.
+
+agent_bp = Blueprint("station_agent", __name__, url_prefix="/station")
+
+AGENT_WAIT_S = 6.0        # how long the agent's leg waits for the CommandResult before the bridge
+POLL_S = 0.25
+
+
+def agent_unlock_url(base: str, params: dict, *, location_id: str, evse_uid: str, connector_id: str,
+                     call_sid: str | None, label: str | None) -> str:
+    """The whisper Gather's action when the unlock is offered: the whisper's own
+    params (the call's state) plus what to unlock; Twilio signs it as it is."""
+    from urllib.parse import urlencode
+    query = {**params, "loc": location_id, "evse": evse_uid, "conn": connector_id}
+    if call_sid:
+        query["call"] = call_sid
+    if label:
+        query["label"] = label
+    return f"{base.rstrip('/')}/station/agent-unlock?{urlencode(query)}"
+
+
+def _twiml(lines: list[str]):
+    from twilio.twiml.voice_response import VoiceResponse
+    services = current_app.extensions["ivr"]
+    catalog = services.content.catalogs[services.settings.agent_language]
+    response = VoiceResponse()
+    for line in lines:
+        response.say(line, voice=catalog.voice, language=catalog.language)
+    return current_app.response_class(str(response), mimetype="text/xml")
+
+
+def agent_fail_safe(exc: Exception):
+    """Anything wrong on the agent's leg: bridge the call (the agent takes it as with 1)."""
+    log.error("the agent's unlock key failed (%s): bridging", type(exc).__name__, exc_info=True)
+    return _twiml([])
+
+
+@agent_bp.post("/agent-unlock")
+def agent_unlock():
+    """1 takes the call; 2 sends UNLOCK_CONNECTOR for the EVSE and connector in the
+    URL, tells the agent the result in one line, then bridges; anything else hangs
+    up the agent's leg (as the whisper's own accept does)."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    from ivr.call.station_actions import result_of
+    from ivr.call.station_whisper import agent_unlock_line
+
+    from .service import evse_of
+
+    digits = request.form.get("Digits", "")
+    if digits == "1":
+        return _twiml([])
+    if digits != "2":
+        hang_up = VoiceResponse()
+        hang_up.hangup()
+        return current_app.response_class(str(hang_up), mimetype="text/xml")
+    services = current_app.extensions["ivr"]
+    catalog = services.content.catalogs[services.settings.agent_language]
+    location_id, evse_uid = request.args.get("loc", "")[:36], request.args.get("evse", "")[:36]
+    connector_id = request.args.get("conn", "")[:36]
+    call_sid = (request.args.get("call") or request.form.get("ParentCallSid") or request.form.get("CallSid") or "")[:64]
+    backend = _backend()
+    if backend is None or not (location_id and evse_uid and connector_id):
+        return _twiml([catalog.text("station_agent_unlock_failed", why=catalog.text("station_whisper_down"))])
+    engine = _engine()
+    try:
+        row = store.evse_row(engine, location_id, evse_uid)
+    except Exception:
+        row = None
+    evse = evse_of(row) if row else Evse(location_id, evse_uid, None, request.args.get("label"), "UNKNOWN")
+    state = backend.unlock_connector(evse, connector_id, call_sid=call_sid or None)
+    store.record_action(engine, call_sid or None, "agent_key", "ok", target=f"{location_id}/{evse_uid}/{connector_id}",
+                        command_id=state.command_id, detail="the agent pressed 2: unlock")
+    waited_until = time.monotonic() + AGENT_WAIT_S
+    while state.outcome.value == "pending" and state.command_id and time.monotonic() < waited_until:
+        time.sleep(POLL_S)
+        state = backend.command(state.command_id)
+    return _twiml([agent_unlock_line(catalog, result_of(state))])

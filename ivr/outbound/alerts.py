@@ -52,16 +52,25 @@ class Alert:
     connector: str | None = None
     said: str | None = None
     caller_last4: str | None = None
+    # A follow-up to the hazard alert (issue 14): what the station did, e.g. the remote
+    # stop's result; sent as its own alert with tier "stop" (one per call and channel).
+    note: str | None = None
 
     def payload(self) -> dict:
-        return {"event": "hazard", "tier": self.tier, "call_sid": self.call_sid,
-                "at": self.at.astimezone(timezone.utc).isoformat(timespec="seconds"),
-                "station": self.station, "connector": self.connector,
-                "said": (self.said or "")[:MAX_SAID] or None, "caller_last4": self.caller_last4}
+        payload = {"event": "hazard", "tier": self.tier, "call_sid": self.call_sid,
+                   "at": self.at.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                   "station": self.station, "connector": self.connector,
+                   "said": (self.said or "")[:MAX_SAID] or None, "caller_last4": self.caller_last4}
+        if self.note:
+            payload.update(event="hazard_update", note=self.note[:MAX_SAID])
+        return payload
 
 
 def text_of(payload: dict) -> str:
     """The text message: short enough for one or two segments."""
+    if payload.get("event") == "hazard_update":
+        return (f"HAZARD UPDATE, call {payload.get('call_sid')}: {payload.get('note')} "
+                f"Station {payload.get('station') or 'unknown'}, connector {payload.get('connector') or 'unknown'}.")
     what = "FIRE/SMOKE" if payload.get("tier") == "fire" else "DAMAGE"
     parts = [f"HAZARD ({what}) reported on the charging help line.",
              f"Station {payload.get('station') or 'unknown'}, connector {payload.get('connector') or 'unknown'}."]

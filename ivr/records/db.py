@@ -51,6 +51,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 
+from ivr import extras
 from ivr.basics.phone import masked
 from ivr.records import deadline
 from ivr.records.reports import CallRecord, Turn
@@ -181,8 +182,11 @@ def connect(url: str) -> Engine:
     SQLite gets a busy timeout and WAL so two workers share it; PostgreSQL a
     connect timeout, a pool timeout and a statement timeout. Errors never quote
     the statement's values: they hold callers' numbers, and errors get logged.
+    A PostgreSQL URL without the `postgres` extra (psycopg) raises MissingExtra.
     """
     url = normalize_url(url)
+    if url.startswith("postgresql+psycopg"):
+        extras.require("psycopg", "postgres")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False},
                                hide_parameters=True)

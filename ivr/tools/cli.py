@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ivr import config
+from ivr import config, extras
 from ivr import content as content_module
 from ivr.config import ConfigError
 from ivr.content import ContentError
@@ -53,17 +53,28 @@ def serve(host: str, port: int) -> None:
               help="Speech confidence to report for typed answers.")
 @click.option("--say", "script", multiple=True,
               help="Answer non-interactively, in order (repeatable); an empty one is silence.")
-def call(caller: str, confidence: float, script: tuple[str, ...]) -> None:
+@click.option("--station-sim", type=click.Choice(["running", "wont-stop", "chademo-locked", "all", "down"]),
+              default=None, help="Call a simulated station (see `ivr stations simulate --help`).")
+def call(caller: str, confidence: float, script: tuple[str, ...], station_sim: str | None) -> None:
     from ivr.tools.simulator import Call
 
     # A call in this terminal: no server is exposed, so only errors are worth a log line here.
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = {**_dev_env(), "IVR_RATE_LIMIT": "off"}   # the terminal is never limited
+    attached = None
+    if station_sim:
+        from ivr.tools.station_sim import Attached
+        attached = Attached(station_sim)
+        env.update(attached.env)
     app = _app(env)
+    if attached is not None:
+        click.secho(f"  [simulated station: {station_sim}; chargers known: {attached.serve(app)}; "
+                    f"the call comes in for {attached.station}]", fg="yellow")
     answers = list(script)
     interactive = not answers and sys.stdin.isatty()
-    sim = Call(app.test_client(), env.get("TWILIO_AUTH_TOKEN") or None, caller=caller, confidence=confidence)
+    sim = Call(app.test_client(), env.get("TWILIO_AUTH_TOKEN") or None, caller=caller, confidence=confidence,
+               station=attached.station if attached else None)
 
     def show(event) -> None:
         if event.kind == "say":
@@ -120,7 +131,11 @@ def call(caller: str, confidence: float, script: tuple[str, ...]) -> None:
     if interactive:
         click.secho("Calling the charging help line. Type what you'd say, or keys like 1, 2, 0, *, #.\n"
                     "An empty line is silence. Ctrl-D hangs up.", fg="green")
-    ending = sim.run(answer, show)
+    try:
+        ending = sim.run(answer, show)
+    finally:
+        if attached is not None:
+            attached.stop()
     click.secho(f"  [call ended: {ending}; CallSid {sim.sid}]", fg="green")
 
 
@@ -202,14 +217,19 @@ def calls(since, as_json: bool) -> None:
 def report(since, as_json: bool) -> None:
     import json
 
+    from ivr.ocpi import report as station_report
     from ivr.records import db, reports
 
-    records = db.load_calls(records_engine(), _utc(since))
+    engine = records_engine()
+    records = db.load_calls(engine, _utc(since))
+    stations = station_report.station_report(engine, _utc(since))   # the station back end's part (issue 14)
     if as_json:  # json.dumps escapes control characters itself
-        click.echo(json.dumps(reports.summarize(records) | {"by_car": reports.by_car(records)}, indent=2))
+        click.echo(json.dumps({**reports.summarize(records), "by_car": reports.by_car(records),
+                               "station_back_end": stations}, indent=2))
     else:
         shown = _for_terminal(records)
         click.echo(reports.report_text(reports.summarize(shown)) + reports.by_car_text(reports.by_car(shown)), nl=False)
+        click.echo(station_report.report_text(stations), nl=False)
 
 
 @main.command(help="Delete calls (and their turns) older than --days, or IVR_RETENTION_DAYS.")
@@ -263,7 +283,10 @@ def graph(fmt: str, flow_name: str, output: str | None) -> None:
     except ContentError as exc:
         raise click.ClickException(f"the flow has problems; run `ivr lint`: {exc.problems[0]}") from None
     if fmt == "svg":
-        import graphviz
+        try:
+            graphviz = extras.require("graphviz", "graph")
+        except extras.MissingExtra as exc:
+            raise click.ClickException(str(exc)) from None
         try:
             text = diagram.svg(loaded.flow)
         except graphviz.ExecutableNotFound:

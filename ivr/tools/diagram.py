@@ -7,6 +7,7 @@ from an "any question" box rather than from every node.
 """
 from __future__ import annotations
 
+from ivr import extras
 from ivr.call.flow import Flow, Node
 
 ANY_QUESTION = "any_question"
@@ -64,8 +65,9 @@ def mermaid(flow: Flow) -> str:
 
 
 def digraph(flow: Flow):
-    """A graphviz.Digraph of the flow (the `graphviz` package only builds DOT text)."""
-    import graphviz
+    """A graphviz.Digraph of the flow (the `graphviz` package only builds DOT text);
+    MissingExtra without the `graph` extra."""
+    graphviz = extras.require("graphviz", "graph")
 
     shapes = {"ask": "box", "say": "note", "branch": "diamond", "end": "oval"}
     graph = graphviz.Digraph(flow.name, graph_attr={"rankdir": "TB", "fontname": "Helvetica"},

@@ -10,7 +10,7 @@ import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -28,8 +28,9 @@ class Call:
     """One simulated call through a Flask test client."""
 
     def __init__(self, client, auth_token: str | None = None, caller: str = "+15555550123",
-                 called: str = "+18005550199", confidence: float = 0.92):
+                 called: str = "+18005550199", confidence: float = 0.92, station: str | None = None):
         self.client = client
+        self.station = station   # as `configure-number --station` puts it on the voice URL
         self.validator = RequestValidator(auth_token) if auth_token else None
         self.sid = "CA" + secrets.token_hex(16)
         self.caller, self.called, self.confidence = caller, called, confidence
@@ -65,7 +66,8 @@ class Call:
 
         Returns how the call ended: "hangup", "dial:<status>" or "stopped".
         """
-        response = self.post("/voice", {"CallStatus": "ringing"})
+        start = "/voice" + (f"?{urlencode({'station': self.station})}" if self.station else "")
+        response = self.post(start, {"CallStatus": "ringing"})
         for _ in range(max_turns):
             root = ET.fromstring(response.data)
             next_request = None

@@ -172,3 +172,34 @@ def find(label: str) -> None:
     session = status.session.id if status.session else "none seen (other parties' sessions are not shown)"
     click.echo(f"{evse.label} ({evse.evse_id or evse.uid}) at {evse.location_id}: {status.evse_status or status.outcome}; "
                f"connectors {', '.join(c.id + ' ' + c.standard for c in evse.connectors)}; active session: {session}")
+
+
+@stations.command(help="Run a simulated station behind a simulated OCPI 2.2.1 back end, for trying the line "
+                       "without a CPO; prints the environment that points the line at it. Ctrl-C stops it. "
+                       "(`ivr call --station-sim SCENARIO` does this for a call in the terminal.)")
+@click.option("--scenario", type=click.Choice(["running", "wont-stop", "chademo-locked", "all", "down"]),
+              default="all", show_default=True,
+              help="running: a session that stops; wont-stop: one that won't; chademo-locked: a CHAdeMO handle "
+                   "the station holds; all: the three at one site; down: a back end that does not answer.")
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--line-url", default=lambda: os.environ.get("IVR_PUBLIC_URL") or "http://127.0.0.1:5000",
+              show_default="$IVR_PUBLIC_URL or http://127.0.0.1:5000",
+              help="Where the line listens (`ivr serve`), for the CommandResults.")
+@click.option("--stop-delay", type=float, default=2.0, show_default=True,
+              help="Seconds the station takes to stop a session.")
+def simulate(scenario: str, port: int, line_url: str, stop_delay: float) -> None:
+    import time
+
+    from ivr.tools import station_sim
+    sim = station_sim.Simulation(scenario, stop_delay=stop_delay)
+    server = station_sim.Server(station_sim.make_app(sim), port=port)
+    click.echo(f"simulated CPO ({scenario}) at {server.url}/ocpi/versions; site {station_sim.LOCATION}, "
+               f"chargers: {', '.join(e['physical_reference'] for e in sim.evses)}")
+    click.echo("point the line at it (then `ivr stations sync`, and `ivr serve`):")
+    for name, value in station_sim.line_env(server.url, line_url.rstrip("/")).items():
+        click.echo(f"  export {name}={value}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()

@@ -5,7 +5,9 @@ Kept on ``app.extensions["ivr"]``, as Flask's extensions do, and read through
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from flask import current_app
 
@@ -23,6 +25,9 @@ class Services:
     content: Content
     recorder: Recorder
     alerts: Dispatcher
+    # The time now, as an aware datetime: whether the agents' line is open reads it.
+    # Injected (create_app(clock=...)) so a test sets the hour instead of faking holidays.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 def services() -> Services:

@@ -103,7 +103,7 @@ def callback():
         _record(f"callback:confirm:{heard.intent}")
         step = chain.confirm_answer(number, heard.intent, place.tries)
     else:
-        keys = request.form.get("Digits") or station.from_speech(request.form.get("SpeechResult"))
+        keys = request.form.get("Digits") or station.from_speech(request.form.get("SpeechResult"), web.vocabulary_for(place.state.lang))
         number = phone.callback_number(keys, request.form.get("From"), request.form.get("To"),
                                        international=services().settings.callback_international)
         _record("callback:entered" if number else "callback:invalid")

@@ -2,8 +2,6 @@
 the next link of the chain, the station-ID question, the goodbye."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import request
 
 from ivr.basics import phone
@@ -22,7 +20,7 @@ def transfer(lines, state: CallState, voice: twiml.Voice, safety_said: bool = Fa
     queue, back to the steps, or the chain when the line is closed or has no number)."""
     svc = services()
     esc, settings = svc.content.escalation, svc.settings
-    step = chain.put_through(lines, state, is_open=esc.is_open(datetime.now(timezone.utc)), engine=svc.content.engine,
+    step = chain.put_through(lines, state, is_open=esc.is_open(svc.clock()), engine=svc.content.engine,
                              catalog=_catalog(state.lang), esc=esc, agent_number=settings.agent_number,
                              dial_timeout=settings.dial_timeout, safety_said=safety_said)
     if isinstance(step, chain.BackToFlow):

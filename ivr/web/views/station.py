@@ -31,7 +31,7 @@ def station_id():
     speech, digits, candidate = request.form.get("SpeechResult"), request.form.get("Digits"), request.args.get("sc")
     heard = understand(speech, web.confidence(), station_dialogue.keys_to_understand(digits, candidate), "yes_no",
                        state.lang, web.vocabulary_for(state.lang))
-    decision = station_dialogue.answer(content.flow.settings, heard.intent, speech, digits, candidate, tries)
+    decision = station_dialogue.answer(content.flow.settings, heard.intent, speech, digits, candidate, tries, web.vocabulary_for(state.lang))
     _record(decision.record, node="station")
     if isinstance(decision, station_dialogue.Command):
         reply = content.engine.answer(state, Heard.of(heard))
