@@ -315,7 +315,7 @@ def test_spanish_otro_is_an_answer(client):
     (None, "3", "car", "3"),
     (None, "7", "car", "7"),
     (None, "0", "agent", "0"),
-    (None, "9", "spanish", "9"),
+    (None, "9", "language_es-US", "9"),       # a language's switch key wins, as at every question
     (None, None, "silence", ""),
 ])
 def test_the_car_answer_is_heard(speech, digits, intent, heard):

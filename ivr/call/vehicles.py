@@ -551,10 +551,6 @@ def problems(vehicles: Vehicles, catalogs: Mapping[str, Any]) -> list[tuple[str,
             add(keypad_line, f"keypad: {digit}: no vehicle {entry_id!r} (or `{OTHER}`)")
     if vehicles.keypad and OTHER not in vehicles.keypad.values():
         add(keypad_line, f"keypad: the list needs a key for `{OTHER}`")
-    for language, catalog in sorted(catalogs.items()):   # a language's own key is not a car
-        switch = getattr(catalog, "switch_key", None)
-        if switch and str(switch) in vehicles.keypad:
-            add(keypad_line, f"keypad: {switch} switches to {language} (its switch_key): choose another key")
     for language, catalog in sorted(catalogs.items()):   # the list read out names every key
         if vehicles.keypad and "keys_car" in catalog:
             read = set(re.findall(r"\d", catalog.text("keys_car")))
