@@ -207,7 +207,7 @@ def test_a_recording_is_fetched_through_the_console(calls):
     assert get(calls["client"], "/dashboard/recordings/RE" + "1" * 32 + ".mp3").status_code == 404
 
 
-def test_migration_0008_gives_old_calls_their_path(database_url):
+def test_migration_0007_gives_old_calls_their_path(database_url):
     from alembic import command
     from sqlalchemy import insert, select, text
 
@@ -216,7 +216,7 @@ def test_migration_0008_gives_old_calls_their_path(database_url):
     engine = db.connect(database_url)
     sid = "CA" + "8" * 32
     with engine.begin() as conn:                       # a database as it was before the console
-        command.upgrade(db._alembic_config(conn), "0005")
+        command.upgrade(db._alembic_config(conn), "0006")
         conn.execute(text("INSERT INTO calls (call_sid, started_at, outcome) VALUES (:s, :t, 'released')"),
                      {"s": sid, "t": db.now()})              # the calls table had no path yet
         for n, (node, next_node) in enumerate([(None, "connector"), ("connector", "unlock_fob"),

@@ -21,6 +21,7 @@ from ivr.basics import phone
 from ivr.call import chain, greeting, handoff, resume, station, station_dialogue
 from ivr.call import events as ev
 from ivr.call import outcomes as out
+from ivr.call import vehicles as cars
 from ivr.call.codec import Place, encode
 from ivr.call.engine import CallState, Engine, Heard, Line, Reply
 from ivr.call.escalation import Escalation
@@ -402,8 +403,7 @@ class Conversation:
                 suffix: str = "") -> out.RecordTurn:
         return out.RecordTurn(action, node=node, speech=speech, answer=answer, suffix=suffix)
 
-    @staticmethod
-    def _turn_record(reply: Reply, heard: Heard | None, node: str | None, answer: bool = True) -> out.RecordTurn:
+    def _turn_record(self, reply: Reply, heard: Heard | None, node: str | None, answer: bool = True) -> out.RecordTurn:
         """A release-flow turn: its outcome (a hazard wins unless put through) and, mid-flow,
         the state a dropped call resumes from."""
         outcome = OUTCOME_RECORDS.get(reply.outcome or "")
@@ -412,4 +412,5 @@ class Conversation:
         return out.RecordTurn(reply.action, node=node, intent=heard.intent if heard else None, next_node=reply.node,
                               language=reply.state.lang, connector=reply.state.connector, outcome=outcome,
                               hazard=reply.state.hazard, answer=answer,
+                              car=cars.record_of(self.engine.vehicles, reply.state.car),
                               state=encode(Place(reply.state)) if reply.outcome is None else None)

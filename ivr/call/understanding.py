@@ -150,6 +150,8 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
     """
     if expecting not in EXPECTATIONS:
         expecting = "any"
+    if expecting == "car":
+        return _car_answer(speech, confidence, digits, language, vocabulary)
     keys = "".join((digits or "").split())
     if keys:
         # One key is the protocol; a repeated key ("11") is read as that key.
@@ -167,6 +169,28 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
         intent = _key_intent(intent[4:], expecting)
         certain = certain and intent != "released"
     return Understanding(intent, certain, heard, got.car, got.adapter)
+
+
+# What still counts as a command at "What car is it?"; anything else said is the car.
+_CAR_COMMANDS = frozenset({"hazard", "damage", "agent", "emergency_stop", "roadside", "hot_unsure", "wait",
+                           "repeat", "explain", "back", "help", "spanish", "silence", "dont_know"})
+
+
+def _car_answer(speech: str | None, confidence: float | None, digits: str | None,
+                language: str, vocabulary: Vocabulary | None) -> Understanding:
+    """"What car is it?" (issue 15): commands as at any question; a key of the keypad
+    list, or anything else said, is `car`, with the words (or the key) in `heard`. Which
+    car that is, if any, the engine reads with ivr.call.vehicles (it holds the cars' file)."""
+    keys = "".join((digits or "").split())
+    if keys:
+        if len(set(keys)) != 1:
+            return Understanding("unclear", True, keys)
+        key = keys[0]
+        return Understanding(_GLOBAL_KEYS.get(key) or _SWITCH_KEYS.get(key) or "car", True, key)
+    got = understand(speech, confidence, None, "any", language, vocabulary)
+    if got.intent in _CAR_COMMANDS or got.intent.startswith("language_"):
+        return got
+    return Understanding("car", got.certain, got.heard, got.car, got.adapter)
 
 
 @lru_cache(maxsize=64)
