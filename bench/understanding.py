@@ -136,7 +136,7 @@ def evaluate(rows, confidence: float | None = CONFIDENCE, language: str = "en-US
     per = defaultdict(Counter)
     errors, danger = [], []
     for utt, exp, truth, *more in rows:
-        got = understand(utt, confidence, None, exp, language, vocabulary)
+        got = understand(utt, confidence, None, exp, vocabulary)
         car, adapter = (more + [None, None])[:2]
         ok = (got.intent == truth and (car is None or (getattr(got, "car", None) or "") == car)
               and (adapter is None or bool(getattr(got, "adapter", False)) == adapter))
@@ -315,7 +315,7 @@ def report_speed(rounds: int = 5) -> None:
         start = time.perf_counter()
         for _ in range(rounds):
             for utt, exp, _truth in rows:
-                understand(utt, CONFIDENCE, None, exp, language, vocabulary)
+                understand(utt, CONFIDENCE, None, exp, vocabulary)
         per = (time.perf_counter() - start) / (rounds * len(rows))
         print(f"== speed {name}: {per * 1e6:.0f} µs per utterance ({rounds} x {len(rows)})")
 

@@ -113,7 +113,7 @@ class Conversation:
 
     def _understand(self, event: ev.Answered, expecting: str, lang: str, digits: str | None) -> Understanding:
         """The caller's answer read with the language's own words (its catalog's vocabulary)."""
-        return understand(event.speech, event.confidence, digits, expecting, lang, self._catalog(lang).vocabulary)
+        return understand(event.speech, event.confidence, digits, expecting, self._catalog(lang).vocabulary)
 
     def _step_answered(self, place: Place, event: ev.Answered, ctx: ev.Context) -> out.Outcome:
         """An answer to a step of the release flow."""
@@ -366,7 +366,7 @@ class Conversation:
     def _ask(self, place: Place, lines: Iterable[Spoken], asked: ev.Asked, expecting: str | None, timeout: int,
              keyed: bool = False) -> out.Ask:
         lang = place.state.lang
-        words = hints(expecting, lang, self._catalog(lang).vocabulary) if expecting else ()
+        words = hints(expecting, self._catalog(lang).vocabulary) if expecting else ()
         return out.Ask(tuple(lines), place, asked, timeout, self._language(lang), words, keyed)
 
     def _yes_no(self, place: Place, lines: Iterable[Spoken], asked: ev.Asked) -> out.Ask:
