@@ -96,7 +96,7 @@ def test_a_failed_ccs_call_reaches_a_person_within_180_seconds():
     # every step is still there, in order: diagnose, the session, the unlock steps, the last checks
     order = ["felt the CCS release button", "checked the charger screen", "unlocked the car and pulled",
              "pressed unlock five times", "locked and unlocked three times", "reseated the connector",
-             "checked the charge port lock", "turned off the charging schedule", "confirmed charging has stopped",
+             "checked the charge port lock", "turned off the charging schedule", "checked whether charging had stopped",
              "felt the CCS button again"]
     assert [label for label in labels if label in order] == order
 
