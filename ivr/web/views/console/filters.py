@@ -1,7 +1,8 @@
 """The console's filters, read from the URL (so a view can be shared) and written back.
 
 ?since=YYYY-MM-DD (or `all`), ?until=YYYY-MM-DD (inclusive), ?station, ?connector,
-?outcome, ?language, ?car (a make as recorded, `unknown`, or `-` for calls that named no car). A value that cannot be right is dropped with a note, never a 500.
+?outcome, ?language, ?car (a make as recorded, `unknown`, or `-` for calls that
+named no car). A value that cannot be right is dropped with a note, never a 500.
 """
 from __future__ import annotations
 
