@@ -339,21 +339,21 @@ def test_cars_per_make_worst_first(cars):
     rows = car_rows(text)
     #        car, calls, released, release rate, hazards, to a person, freed most often at
     assert rows == [["Nissan", "3", "3", "100%", "0", "0", "The car's own tips (2)"],
-                    ["Unknown (no notes, other, don't know)", "2", "1", "50%", "0", "1", "The car's manual release (1)"],
+                    ["Unknown car", "2", "1", "50%", "0", "1", "The car's manual release (1)"],
                     ["Tesla", "1", "0", "0%", "0", "1", "-"]]
     assert "Leaf" in text and "Polestar 2" in text and "model not said" in text        # models underneath
     assert "car_tips" not in text and "manual_release" not in text                        # words, never node IDs
     assert "/dashboard/calls?car=Nissan" in text and "/dashboard/calls?car=unknown" in text
     assert re.search(r'id="no-car"><a href="/dashboard/calls\?car=-">1 calls', text)
     text = get(cars["client"], "/dashboard/cars?sort=release_rate").get_data(as_text=True)
-    assert [r[0] for r in car_rows(text)] == ["Tesla", "Unknown (no notes, other, don't know)", "Nissan"]
+    assert [r[0] for r in car_rows(text)] == ["Tesla", "Unknown car", "Nissan"]
 
 
 def test_cars_follow_the_filters(cars):
     rows = car_rows(get(cars["client"], "/dashboard/cars?connector=tesla").get_data(as_text=True))
     assert [r[:2] for r in rows] == [["Tesla", "1"]]
     rows = car_rows(get(cars["client"], "/dashboard/cars?outcome=released").get_data(as_text=True))
-    assert [r[:3] for r in rows] == [["Nissan", "3", "3"], ["Unknown (no notes, other, don't know)", "1", "1"]]
+    assert [r[:3] for r in rows] == [["Nissan", "3", "3"], ["Unknown car", "1", "1"]]
     text = get(cars["client"], "/dashboard/cars?since=2000-01-01&until=2000-01-31").get_data(as_text=True)
     assert car_rows(text) == [] and "No caller named a car" in text
 

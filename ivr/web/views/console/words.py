@@ -34,8 +34,8 @@ END_WORDS = {
 }
 # The car as recorded (issue 15): a make, "unknown" (no notes, "other", "I don't know"), or none named.
 CAR_WORDS = {
-    "en": {"unknown": "Unknown (no notes, other, don't know)", None: "No car named", "no_model": "model not said"},
-    "es": {"unknown": "Desconocido (sin notas, otro, no sabe)", None: "Ningún coche", "no_model": "modelo no dicho"},
+    "en": {"unknown": "Unknown car", None: "No car named", "no_model": "model not said"},
+    "es": {"unknown": "Coche desconocido", None: "Ningún coche", "no_model": "modelo no dicho"},
 }
 CONNECTOR_WORDS = {"ccs": "CCS", "chademo": "CHAdeMO", "j1772": "J1772", "tesla": "Tesla/NACS",
                    "unsure": "Not sure", None: "-"}
