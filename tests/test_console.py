@@ -391,6 +391,14 @@ def test_a_car_heard_as_markup_is_escaped(console):
     assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
+def test_car_words_in_the_operators_language():
+    content = load(ROOT / "flows", ROOT / "prompts")
+    en, es = content.catalogs["en-US"], content.catalogs["es-US"]
+    assert words.car_words(en, "Nissan") == "Nissan" and words.car_words(es, "Nissan") == "Nissan"
+    assert words.car_words(en, "unknown") == "Unknown car" and words.car_words(es, "unknown") == "Coche desconocido"
+    assert words.model_words(es, None) == "modelo no dicho" and words.model_words(en, "Leaf") == "Leaf"
+
+
 def test_cars_sum_a_long_tail_of_models():
     from ivr.web.views.console import cars
 
