@@ -79,6 +79,8 @@ calls = Table(
     Column("duration_s", Integer),
     Column("hazard", String(8)),        # "fire" or "damage" once reported: never cleared
     Column("last_state", String(1000)),  # the engine's state after the last turn, to resume a dropped call
+    Column("car_make", String(32)),     # "Nissan", or "unknown" (migration 0006, issue 15)
+    Column("car_model", String(64)),    # "Leaf", or the name heard for a car without notes
     Column("path", String(1000)),        # the steps reached, "connector.ccs_button...": the console's funnel
     Index("ix_calls_started_at", "started_at"),
     Index("ix_calls_from_started", "from_number", "started_at"),
@@ -419,7 +421,8 @@ def _turn_statements(dialect: str):
     """
     add_turn = _insert_for(dialect, events).returning(events.c.id)
     keep: dict[str, Any] = {name: func.coalesce(bindparam(name), calls.c[name])  # None: leave as it is
-            for name in ("last_node", "language", "connector", "outcome", "hazard", "last_state")}
+            for name in ("last_node", "language", "connector", "outcome", "hazard", "last_state",
+                         "car_make", "car_model")}
     # The path grows by the step reached, unless it is the step the call was already at
     # (a reprompt, a repeat); a path near its column's size stops growing.
     step = bindparam("last_node", type_=String)
@@ -529,7 +532,8 @@ class Recorder:
     def turn(self, call_sid: str, request_key: str, *, node: str | None, speech: str | None,
              digits: str | None, confidence: float | None, intent: str | None, action: str,
              next_node: str | None, language: str | None = None, connector: str | None = None,
-             outcome: str | None = None, hazard: str | None = None, state: str | None = None) -> None:
+             outcome: str | None = None, hazard: str | None = None, state: str | None = None,
+             car: tuple[str, str | None] | None = None) -> None:
         def write(conn, ensure_call: bool):
             add_turn, move_call = _turn_statements(conn.dialect.name)
             if ensure_call:
@@ -544,7 +548,8 @@ class Recorder:
                 return  # the same turn again must not move the call back
             changes = {"last_node": next_node or None, "language": language or None,
                        "connector": connector or None, "outcome": outcome or None,
-                       "hazard": hazard or None, "last_state": (state or None) and state[:1000]}
+                       "hazard": hazard or None, "last_state": (state or None) and state[:1000],
+                       "car_make": car[0][:32] if car else None, "car_model": car[1][:64] if car and car[1] else None}
             if any(changes.values()):
                 conn.execute(move_call, {"sid": call_sid, **changes})
         # The call's row almost always exists (the first webhook made it): skip
@@ -779,7 +784,8 @@ def load_calls(engine: Engine, since: datetime | None = None) -> list[CallRecord
         started_at=_utc(row["started_at"]), ended_at=_utc(row["ended_at"]), language=row["language"],
         connector=row["connector"], station_id=row["station_id"], outcome=row["outcome"],
         last_node=row["last_node"], status=row["status"], duration_s=row["duration_s"],
-        turns=tuple(by_call.get(row["call_sid"], ()))) for row in rows]
+        turns=tuple(by_call.get(row["call_sid"], ())), car_make=row["car_make"], car_model=row["car_model"])
+        for row in rows]
 
 
 def purge(engine: Engine, older_than_days: int, at: datetime | None = None) -> int:
