@@ -188,7 +188,7 @@ def test_a_result_that_never_comes_ends_the_wait_at_the_cap():
     assert node(done) == "session_screen" and done.reply.place.station.result == "stop-timeout"
 
 
-@pytest.mark.parametrize("word, sentence", [("REJECTED", "The station didn't accept the command."),
+@pytest.mark.parametrize("word, sentence", [("REJECTED", "The station didn't accept the request."),
                                         ("FAILED", "The station tried, but it didn't work.")])
 def test_a_failed_stop_says_what_happened_then_the_steps_and_the_whisper_has_it(word, sentence):
     world = World()
@@ -200,6 +200,26 @@ def test_a_failed_stop_says_what_happened_then_the_steps_and_the_whisper_has_it(
     assert isinstance(person.reply, out.Dial)
     whisper = TALK.handle(person.reply.whisper, ev.WhisperAsked(), CTX)
     assert any(text.startswith("Remote stop:") for text in said(whisper))
+
+
+@pytest.mark.parametrize("word", ["REJECTED", "NOT_SUPPORTED", "FAILED"])
+def test_after_a_refused_stop_the_caller_is_not_asked_to_read_the_screen(word):
+    """The session still runs (the stop was not done): the line does not ask "is the
+    screen ready for a new session?", it goes on to the caller's own ways to stop it."""
+    world = World()
+    wait = stop_sent(world)
+    world.now = replace(world.now, outcome=Outcome.REJECTED, result=word)
+    done = world.answer(wait, later(3))
+    assert node(done) == "stop_session" and done.reply.asked == "step"
+    assert not any("ready for a new session?" in line for line in said(done)[:-1])
+    assert done.reply.place.station.result.startswith("stop-")
+
+
+def test_after_a_stop_that_timed_out_the_screen_question_is_asked_as_today():
+    """No answer from the station says nothing of the session: ask the caller."""
+    world = World()
+    done = world.answer(stop_sent(world), later(31))
+    assert node(done) == "session_screen"
 
 
 def test_it_came_out_during_the_wait_is_heard():

@@ -161,7 +161,7 @@ def test_a_stop_that_fails_says_so_then_a_person_hears_the_result_in_the_whisper
     call = Call(station_line)
     to_session_question(call)
     call.wait_out()     # (a refusal may come back before the first listening turn: then it is said at once)
-    assert "The station didn't accept the command." in call.said and "Let's go on with the steps." in call.said
+    assert "The station didn't accept the request." in call.said and "Let's go on with the steps." in call.said
     call.answer("agent")
     dial = call.root.find("Dial")
     assert dial is not None

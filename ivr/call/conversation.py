@@ -421,7 +421,8 @@ class Conversation:
                 return outcome
             if node.expect == "connector" and state.connector is None:
                 return _pending(outcome, out.ReadStation(loc, uid, False, "connector", then=reply))
-            if station_actions.reads_status(node.id) and here.result is None:
+            if station_actions.reads_status(node.id) and (
+                    here.result is None or (_stop_failed(here.result) and node.id in station_actions.SCREEN_QUESTIONS)):
                 index = str(station_actions.SESSION_QUESTIONS.index(node.id))
                 if index not in here.read:
                     marked = replace(reply, place=replace(reply.place, station=replace(here, read=here.read + index)))
@@ -530,6 +531,15 @@ class Conversation:
         if isinstance(decision, station_actions.AsToday):
             return out.Outcome(then)
         say = self._catalog(state.lang).text
+        if _stop_failed(then.place.station.result):
+            # The remote stop failed a moment ago and the station still shows the session:
+            # the line answers its own screen question ("no, not stopped") rather than ask
+            # the caller to read it, and goes on to the caller's own ways to stop it.
+            reply = self.engine.answer(state, Heard("no"))
+            shown = (*(line if isinstance(line, Line) else Line(line) for line in self._lead(then)),
+                     Line(say("station_still_shows_running")))
+            return self._reply(replace(reply, lines=(*shown, *reply.lines)), ctx).after(
+                self._record("station:status:still-running", node=state.node, answer=False, suffix=":st"))
         lead = (*self._lead(then), *(say(key) for key in decision.lines))
         here = then.place.station
         return out.Outcome(out.Pending(then.place), (out.RunStationCommand(
@@ -692,6 +702,12 @@ class Conversation:
         if decision.answer == "yes":
             reply = self.engine.answer(state, Heard("yes"))
             reply = replace(reply, lines=(*lines, *reply.lines))
+        elif (decision.result.command == "stop" and decision.result.result in station_actions.STOP_NOT_DONE
+              and state.node in station_actions.SCREEN_QUESTIONS and not state.hazard):
+            # The stop was refused: the session still runs. The caller is not asked to read
+            # the screen the line has just read; on to their own ways to stop it.
+            reply = self.engine.answer(state, Heard("no"))
+            reply = replace(reply, lines=(*lines, *reply.lines))
         else:
             reply = self.engine.ask(state, lines, action="station")
         return _carry(self._reply(reply, ctx), here, force=True).after(record)
@@ -846,3 +862,9 @@ def _label(evse: Evse) -> str | None:
     import re
     label = evse.physical_reference or evse.evse_id
     return label if label and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 *._:-]{0,47}", label) else None
+
+
+def _stop_failed(result: str | None) -> bool:
+    """A remote stop was sent and did not end the session (refused, failed, timed out, not
+    supported): the session may still run, so the line reads the station again itself."""
+    return result is not None and result.startswith("stop-") and result not in ("stop-ok", "stop-pending")
