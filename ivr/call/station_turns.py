@@ -323,6 +323,8 @@ class StationTurns(Turns):
         return self._reply(reply, ctx)
 
 
+# -- small helpers --------------------------------------------------------------------------
+
 def _with_lead(reply: Any, lead: tuple[str, ...]) -> Any:
     lines = getattr(reply, "lines", None)
     return replace(reply, lines=(*lead, *lines)) if lines is not None and lead else reply
