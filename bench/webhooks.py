@@ -269,12 +269,18 @@ def startup_seconds(workdir: Path, runs: int = 5) -> tuple[float, float]:
 
 # -- report -----------------------------------------------------------------------------
 
-def profile(call: list[tuple[str, dict]], workdir: Path, calls: int) -> None:
-    """Where a webhook's time goes: the recorded call replayed in-process under pyinstrument."""
-    try:
-        from pyinstrument import Profiler
-    except ImportError:
-        sys.exit("--profile needs pyinstrument (bench only): pip install '.[bench]'")
+def in_process(call: list[tuple[str, dict]], workdir: Path, calls: int, with_profiler: bool) -> None:
+    """Where a webhook's time goes: the recorded call replayed in-process, under
+    pyinstrument (--profile) or bare (--in-process: CPU ms per webhook, no server,
+    quick to repeat while working on one step)."""
+    if with_profiler:
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            sys.exit("--profile needs pyinstrument (bench only): pip install '.[bench]'")
+    import contextlib
+    import logging
+
     from werkzeug.test import EnvironBuilder
 
     from ivr.app import create_app
@@ -289,14 +295,16 @@ def profile(call: list[tuple[str, dict]], workdir: Path, calls: int) -> None:
                                      headers={"X-Twilio-Signature": signature}).get_environ()
             environ["RAW_URI"] = path
             environs.append(environ)
-    profiler = Profiler(interval=0.0002)
+    logging.getLogger("ivr").setLevel(logging.WARNING)   # as in production's log volume, less the access log
+    profiler = Profiler(interval=0.0002) if with_profiler else None
     started = time.process_time()
-    with profiler:
+    with profiler or contextlib.nullcontext():
         for environ in environs:
             b"".join(app.wsgi_app(environ, lambda status, headers, exc_info=None: None))
     print(f"in-process, no server: {1000 * (time.process_time() - started) / len(environs):.2f} CPU ms/webhook "
-          "(with the profiler's own overhead)")
-    print(profiler.output_text(unicode=False, color=False))
+          + ("(with the profiler's own overhead)" if profiler else "(no profiler)") + f"; load average {load_average()}")
+    if profiler:
+        print(profiler.output_text(unicode=False, color=False))
 
 
 def load_average() -> str:
@@ -312,14 +320,16 @@ def main(argv=None) -> int:
     parser.add_argument("--calls", type=int, default=2500, help="signed calls per round")
     parser.add_argument("--profile", action="store_true",
                         help="instead: profile the webhooks in-process with pyinstrument")
+    parser.add_argument("--in-process", action="store_true",
+                        help="instead: CPU ms per webhook in-process, no server, no profiler")
     args = parser.parse_args(argv)
     workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
         workdir = Path(tmp)
         call = record_call(workdir)
-        if args.profile:
-            profile(call, workdir, 200)
+        if args.profile or args.in_process:
+            in_process(call, workdir, 200 if args.profile else 500, with_profiler=args.profile)
             return 0
         import_s, create_s = startup_seconds(workdir)
         project_port, baseline_port = free_port(), free_port()
