@@ -436,6 +436,10 @@ PLAIN_SQL = {
     "restart_call": "UPDATE calls SET from_number = :from_number, to_number = :to_number,"
                     " station_id = COALESCE(:station_id, station_id) WHERE call_sid = :call_sid",
     "set_outcome": "UPDATE calls SET outcome = :outcome WHERE call_sid = :call_sid",
+    # A refused call never counts toward IVR_RATE_LIMIT (ivr.records.callers).
+    "calls_lately": "SELECT count(*) FROM calls WHERE from_number = :from_number AND started_at >= :since"
+                    " AND call_sid != :call_sid AND NOT EXISTS (SELECT 1 FROM events WHERE events.call_sid ="
+                    " calls.call_sid AND events.action = :refused)",
     "earlier_call": "SELECT call_sid, outcome, hazard, last_state FROM calls WHERE from_number = :from_number"
                     " AND call_sid != :call_sid AND started_at >= :since ORDER BY started_at DESC LIMIT 1",
 }
@@ -459,6 +463,17 @@ def _status_sql(sequenced: bool, timed: bool, final: bool) -> str:
 def _pyformat(text_: str) -> str:
     """:name to %(name)s, PostgreSQL's driver's parameter style."""
     return re.sub(r"(?<!:):(\w+)", r"%(\1)s", text_)
+
+
+_plains: weakref.WeakKeyDictionary[Engine, _Plain] = weakref.WeakKeyDictionary()
+
+
+def plain(engine: Engine) -> _Plain:
+    """The plain-SQL path for `engine`, made once."""
+    found = _plains.get(engine)
+    if found is None:
+        found = _plains[engine] = _Plain(engine)
+    return found
 
 
 class _Plain:
@@ -588,7 +603,7 @@ class Recorder:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self.plain = _Plain(engine)
+        self.plain = plain(engine)
         self.health = Health()
 
     def call_started(self, call_sid: str, from_number: str | None, to_number: str | None, language: str,
