@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ivr.call.engine import Line
@@ -77,3 +77,27 @@ def test_nothing_can_be_added_to_a_serialized_reply():
     reply = twiml_cache.question(("Hello.",), action="https://a.example/t", voice=twiml.Voice("v", "en-US"), timeout=8)
     with pytest.raises(TypeError):
         reply.append(twiml.VoiceResponse())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(endpoint=st.sampled_from(["voice.turn", "handoff.dial_result", "voice.whisper", "handoff.offer",
+                                 "handoff.voicemail", "handoff.queue_wait", "voice.whisper_accept"]),
+       params=st.dictionaries(st.sampled_from(["node", "lang", "path", "mode", "tries", "ch", "at", "cb"]),
+                              URL_TEXT, max_size=6),
+       public=st.sampled_from([None, "https://ivr.example.com", "https://ivr.example.com/prefix"]),
+       host=st.sampled_from(["localhost", "ivr.example.org:8080"]))
+def test_an_action_url_is_url_fors(app, endpoint, params, public, host):
+    """ivr.web.views.web.absolute writes the URL url_for writes, by any host or IVR_PUBLIC_URL."""
+    from flask import url_for
+
+    from ivr.web.views.web import absolute
+    settings_ = app.extensions["ivr"].settings
+    saved = settings_.public_url
+    object.__setattr__(settings_, "public_url", public)
+    try:
+        with app.test_request_context("/voice/turn", base_url=f"http://{host}"):
+            expected = public + url_for(endpoint, **params) if public else url_for(endpoint, _external=True, **params)
+            assert absolute(endpoint, **params) == expected
+            assert absolute(endpoint, **params) == expected   # from the cache
+    finally:
+        object.__setattr__(settings_, "public_url", saved)
