@@ -269,7 +269,8 @@ def startup_seconds(workdir: Path, runs: int = 5) -> tuple[float, float]:
 
 # -- report -----------------------------------------------------------------------------
 
-def in_process(call: list[tuple[str, dict]], workdir: Path, calls: int, with_profiler: bool) -> None:
+def in_process(call: list[tuple[str, dict]], workdir: Path, calls: int, with_profiler: bool,
+               database_url: str | None = None) -> None:
     """Where a webhook's time goes: the recorded call replayed in-process, under
     pyinstrument (--profile) or bare (--in-process: CPU ms per webhook, no server,
     quick to repeat while working on one step)."""
@@ -286,7 +287,7 @@ def in_process(call: list[tuple[str, dict]], workdir: Path, calls: int, with_pro
     from ivr.app import create_app
 
     app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": AGENT,
-                      "DATABASE_URL": f"sqlite:///{workdir}/profile.db"}, log_errors=False)
+                      "DATABASE_URL": database_url or f"sqlite:///{workdir}/profile.db"}, log_errors=False)
     environs = []
     for requests in signed_calls(call, "http://localhost", calls):
         for path, signature, body in requests:
@@ -297,11 +298,12 @@ def in_process(call: list[tuple[str, dict]], workdir: Path, calls: int, with_pro
             environs.append(environ)
     logging.getLogger("ivr").setLevel(logging.WARNING)   # as in production's log volume, less the access log
     profiler = Profiler(interval=0.0002) if with_profiler else None
-    started = time.process_time()
+    started, wall = time.process_time(), time.perf_counter()
     with profiler or contextlib.nullcontext():
         for environ in environs:
             b"".join(app.wsgi_app(environ, lambda status, headers, exc_info=None: None))
-    print(f"in-process, no server: {1000 * (time.process_time() - started) / len(environs):.2f} CPU ms/webhook "
+    print(f"in-process, no server: {1000 * (time.process_time() - started) / len(environs):.2f} CPU ms/webhook, "
+          f"{1000 * (time.perf_counter() - wall) / len(environs):.2f} ms wall "
           + ("(with the profiler's own overhead)" if profiler else "(no profiler)") + f"; load average {load_average()}")
     if profiler:
         print(profiler.output_text(unicode=False, color=False))
@@ -322,6 +324,8 @@ def main(argv=None) -> int:
                         help="instead: profile the webhooks in-process with pyinstrument")
     parser.add_argument("--in-process", action="store_true",
                         help="instead: CPU ms per webhook in-process, no server, no profiler")
+    parser.add_argument("--database-url", help="with --profile or --in-process: record there (e.g. a PostgreSQL "
+                        "database of its own), not in a fresh SQLite file")
     args = parser.parse_args(argv)
     workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
@@ -329,7 +333,8 @@ def main(argv=None) -> int:
         workdir = Path(tmp)
         call = record_call(workdir)
         if args.profile or args.in_process:
-            in_process(call, workdir, 200 if args.profile else 500, with_profiler=args.profile)
+            in_process(call, workdir, 200 if args.profile else 500, with_profiler=args.profile,
+                       database_url=args.database_url)
             return 0
         import_s, create_s = startup_seconds(workdir)
         project_port, baseline_port = free_port(), free_port()
