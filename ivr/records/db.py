@@ -411,23 +411,31 @@ def _insert_for(dialect: str, table: Table):
 # (building, compiling-cache lookups, result wrapping, the transaction's
 # context managers). Written with :name parameters; PostgreSQL's driver gets
 # %(name)s, and psycopg 3 prepares a statement it sees five times.
+# None leaves a column as it is. The path grows by the step reached, unless it is the
+# step the call was already at (a reprompt, a repeat); a path near its column's size
+# (1000, less a step's name) stops growing. Every SET sees the row as it was (SQL's rule).
+_MOVE_CALL = ("last_node = COALESCE(:last_node, last_node), language = COALESCE(:language, language),"
+              " connector = COALESCE(:connector, connector), outcome = COALESCE(:outcome, outcome),"
+              " hazard = COALESCE(:hazard, hazard), last_state = COALESCE(:last_state, last_state),"
+              " path = CASE WHEN CAST(:last_node AS VARCHAR) IS NULL THEN path"
+              " WHEN last_node = CAST(:last_node AS VARCHAR) THEN path"
+              " WHEN path IS NULL THEN CAST(:last_node AS VARCHAR)"
+              " WHEN length(path) > 935 THEN path"
+              " ELSE path || '.' || CAST(:last_node AS VARCHAR) END")
 PLAIN_SQL = {
     "add_turn": "INSERT INTO events (call_sid, request_key, at, node, speech, digits, confidence, intent, action,"
                 " next_node) VALUES (:call_sid, :request_key, :at, :node, :speech, :digits, :confidence, :intent,"
                 " :action, :next_node) ON CONFLICT DO NOTHING RETURNING id",
-    # None leaves a column as it is. The path grows by the step reached, unless it is the
-    # step the call was already at (a reprompt, a repeat); a path near its column's size
-    # stops growing. Every SET sees the row as it was (SQL's rule), as the old statement did.
-    "move_call": "UPDATE calls SET last_node = COALESCE(:last_node, last_node),"
-                 " language = COALESCE(:language, language), connector = COALESCE(:connector, connector),"
-                 " outcome = COALESCE(:outcome, outcome), hazard = COALESCE(:hazard, hazard),"
-                 " last_state = COALESCE(:last_state, last_state),"
-                 " path = CASE WHEN CAST(:last_node AS VARCHAR) IS NULL THEN path"
-                 " WHEN last_node = CAST(:last_node AS VARCHAR) THEN path"
-                 " WHEN path IS NULL THEN CAST(:last_node AS VARCHAR)"
-                 " WHEN length(path) > 935 THEN path"   # 1000, the column's size, less a step's name
-                 " ELSE path || '.' || CAST(:last_node AS VARCHAR) END"
-                 " WHERE call_sid = :sid",
+    "move_call": "UPDATE calls SET " + _MOVE_CALL + " WHERE call_sid = :sid",
+    # PostgreSQL runs every data-modifying WITH, and the UPDATE sees what the INSERT returned:
+    # the call moves only when the turn went in (not for a repeated webhook).
+    "add_turn_and_move_call": "WITH added AS (INSERT INTO events (call_sid, request_key, at, node, speech, digits,"
+                              " confidence, intent, action, next_node) VALUES (:call_sid, :request_key, :at, :node,"
+                              " :speech, :digits, :confidence, :intent, :action, :next_node)"
+                              " ON CONFLICT DO NOTHING RETURNING id),"
+                              " moved AS (UPDATE calls SET " + _MOVE_CALL + " WHERE call_sid = :sid"
+                              " AND CAST(:move AS BOOLEAN) AND EXISTS (SELECT 1 FROM added))"
+                              " SELECT EXISTS (SELECT 1 FROM added)",
     "ensure_call": "INSERT INTO calls (call_sid, started_at, language, outcome)"
                    " VALUES (:call_sid, :started_at, :language, 'in_progress') ON CONFLICT DO NOTHING",
     "start_call": "INSERT INTO calls (call_sid, from_number, to_number, started_at, language, station_id, outcome)"
@@ -626,19 +634,24 @@ class Recorder:
             at = plain.stamp(now())
             if ensure_call:
                 plain.execute(cursor, "ensure_call", {"call_sid": call_sid, "started_at": at, "language": language})
-            plain.execute(cursor, "add_turn", {
-                "call_sid": call_sid, "request_key": request_key, "at": at, "node": node,
-                "speech": (speech or None) and speech[:500], "digits": (digits or None) and digits[:32],
-                "confidence": confidence, "intent": intent and intent[:32], "action": action[:64],
-                "next_node": next_node})
-            if not cursor.fetchall():
-                log.info("call %s: a repeated webhook, recorded once", call_sid)
-                return  # the same turn again must not move the call back
+            turn = {"call_sid": call_sid, "request_key": request_key, "at": at, "node": node,
+                    "speech": (speech or None) and speech[:500], "digits": (digits or None) and digits[:32],
+                    "confidence": confidence, "intent": intent and intent[:32], "action": action[:64],
+                    "next_node": next_node}
             changes = {"last_node": next_node or None, "language": language or None,
                        "connector": connector or None, "outcome": outcome or None,
                        "hazard": hazard or None, "last_state": (state or None) and state[:1000]}
-            if any(changes.values()):
-                plain.execute(cursor, "move_call", {"sid": call_sid, **changes})
+            if plain.pyformat:   # PostgreSQL: both in one statement, one round trip
+                plain.execute(cursor, "add_turn_and_move_call",
+                              {**turn, **changes, "sid": call_sid, "move": any(changes.values())})
+                added = cursor.fetchone()[0]
+            else:
+                plain.execute(cursor, "add_turn", turn)
+                added = bool(cursor.fetchall())
+                if added and any(changes.values()):
+                    plain.execute(cursor, "move_call", {"sid": call_sid, **changes})
+            if not added:   # the same turn again has not moved the call back
+                log.info("call %s: a repeated webhook, recorded once", call_sid)
         # The call's row almost always exists (the first webhook made it): skip
         # that statement, and only when the turn's foreign key finds no call
         # (a lost first write) make the call and write the turn again.
