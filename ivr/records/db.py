@@ -489,7 +489,9 @@ class _Plain:
 
     def __init__(self, engine: Engine):
         dialect = engine.dialect
-        self.engine = engine
+        # A weak reference: the module's cache (`plain`) must not keep an engine, its
+        # pool and its connections alive after the app that made it is gone.
+        self._engine = weakref.ref(engine)
         self.pyformat = dialect.name == "postgresql"
         # The dialect's own bind processor: a time is stored exactly as SQLAlchemy stores it
         # (SQLite: text), so SQLAlchemy's readers and comparisons see the same values.
@@ -509,7 +511,10 @@ class _Plain:
         SQLite: the driver begins at the first write (BEGIN DEFERRED), as SQLAlchemy's did,
         and commits with the connection's WAL and synchronous=NORMAL (ivr.records.db.connect).
         """
-        raw = self.engine.raw_connection()
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("the engine is gone")
+        raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
             try:
