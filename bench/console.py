@@ -7,8 +7,8 @@
 Fills the database with bench/console_data.py (100,000 calls over 90 days; on
 PostgreSQL in a schema of its own, dropped after), then requests every view through
 the app in-process: the overview, the calls list, the stations table, the funnel,
-the live JSON and a call's story, over the full period and with each filter alone
-(7 days, a station, a connector, an outcome, a language). "Cold": the engine's
+the cars table, the live JSON and a call's story, over the full period and with each
+filter alone (7 days, a station, a connector, an outcome, a language, a car make). "Cold": the engine's
 connections are closed before every request, so no connection (SQLite's page cache,
 PostgreSQL's backend) is reused and the app caches nothing; the operating system's
 and PostgreSQL's shared buffers stay as they are. Prints p50 and p95 per view and
@@ -36,14 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 300
 PASSWORD = "bench"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"x:{PASSWORD}".encode()).decode()}
-VIEWS = ("/dashboard", "/dashboard/calls", "/dashboard/stations", "/dashboard/funnel")
+VIEWS = ("/dashboard", "/dashboard/calls", "/dashboard/stations", "/dashboard/cars", "/dashboard/funnel")
 
 
 def filters() -> dict[str, str]:
     week = (datetime.now(timezone.utc) - timedelta(days=7)).date().isoformat()
     return {"full period": "since=all", "7 days": f"since={week}", "station": "since=all&station=ST-0000",
             "connector": "since=all&connector=chademo", "outcome": "since=all&outcome=hazard",
-            "language": "since=all&language=es-US"}
+            "language": "since=all&language=es-US", "car": "since=all&car=Nissan"}
 
 
 def timed(client, engine, url: str, rounds: int) -> list[float]:
@@ -115,7 +115,8 @@ def run(url: str, reuse: bool, rounds: int, only: str = "") -> int:
         print(f"  {label:<22} {'-':<12} {statistics.median(samples) * 1000:7.1f} {p95(samples) * 1000:7.1f}")
     print("exports, p95 ms: first byte / first row / whole")
     for export in [e for e in ("/dashboard/calls.csv?since=all", "/dashboard/calls.json?since=all",
-                               "/dashboard/calls.csv?since=all&station=ST-0000") if only in e]:
+                               "/dashboard/calls.csv?since=all&station=ST-0000",
+                               "/dashboard/calls.csv?since=all&car=Nissan") if only in e]:
         first, row, whole = first_bytes(client, engine, export, max(3, rounds // 4))
         worst = max(worst, first)
         print(f"  {export:<48} {first * 1000:7.1f} {row * 1000:7.1f} {whole * 1000:9.1f}")

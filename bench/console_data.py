@@ -5,7 +5,11 @@
 Each call walks the real flow (flows/stuck_connector.yaml) from the connector question:
 at each question it is freed, asks for a person, hangs up, mumbles (a reprompt), reports
 a hazard or moves on, with fixed odds; stations follow a long tail (a few get most calls),
-one call in seven is in Spanish, a handful are in progress now. Written with batched
+one call in seven is in Spanish, a handful are in progress now. A call that reaches
+"What car is it?" (or names its car earlier, one in twenty) records a car from a
+realistic mix (Teslas mostly on Tesla connectors, a long tail of cars without notes,
+"other" and "I don't know" as "unknown" with no model), and takes the branch that car
+leads to; every other call records none (NULL), as the webhooks do. Written with batched
 inserts straight into the calls and events tables (the webhooks would take hours).
 """
 from __future__ import annotations
@@ -26,15 +30,33 @@ CONNECTORS = (("ccs", 45), ("j1772", 20), ("tesla", 15), ("chademo", 10), ("unsu
 STATIONS = [f"ST-{n:04d}" for n in range(600)]
 STATION_WEIGHTS = [1 / (rank + 10) for rank in range(len(STATIONS))]   # the busiest gets ~2.4%, the quietest 0.04%
 BATCH = 5000
+# (make, model, the car question's branch, weight): the cars with notes in flows/vehicles.yaml,
+# then "unknown": cars without notes (the name heard is the model), "other" and "I don't know".
+CARS = (("Tesla", "Model Y", "tips", 14), ("Tesla", "Model 3", "tips", 12), ("Tesla", "Model S", "tips", 3),
+        ("Tesla", "Model X", "tips", 2), ("Chevrolet", "Bolt EV", "no_release", 9), ("Chevrolet", "Bolt EUV", "no_release", 4),
+        ("Nissan", "Leaf", "tips", 8), ("Hyundai", "Ioniq 5", "release", 7), ("Hyundai", "Ioniq 6", "release", 3),
+        ("Kia", "EV6", "tips", 5), ("Ford", "Mustang Mach-E", "tips", 6), ("Ford", "F-150 Lightning", "tips", 3),
+        ("Volkswagen", "ID.4", "tips", 4), ("Rivian", "R1T", "release", 2), ("Rivian", "R1S", "release", 1),
+        ("Jaguar", "I-PACE", "tips", 1), ("Audi", "e-tron", "tips", 2), ("BMW", "i4", "tips", 2), ("BMW", "iX", "tips", 1),
+        ("unknown", "Polestar 2", "unknown", 3), ("unknown", "Kia Niro", "unknown", 2),
+        ("unknown", "Cadillac Lyriq", "unknown", 1), ("unknown", "Lucid Air", "unknown", 1),
+        ("unknown", None, "unknown", 6))
+TESLA_CARS = tuple(c for c in CARS if c[0] == "Tesla")
 
 
-def _next_question(flow, node_id: str, connector: str) -> str:
+def _car(rng: random.Random, connector: str) -> tuple[str, str | None, str]:
+    pool = TESLA_CARS if connector == "tesla" and rng.random() < 0.85 else CARS
+    return rng.choices([c[:3] for c in pool], [c[3] for c in pool])[0]
+
+
+def _next_question(flow, node_id: str, connector: str, car: str | None = None) -> str:
     for _ in range(32):
         node = flow.nodes[node_id]
         if node.kind == "say":
             node_id = node.next
         elif node.kind == "branch":
-            node_id = node.cases.get(connector if node.branch == "connector" else "no", node.default)
+            pick = {"connector": connector, "car": car, "car_release": car}.get(node.branch or "", "no")
+            node_id = node.cases.get(pick or "", node.default)
         else:
             return node_id
     return node_id
@@ -46,6 +68,8 @@ def one_call(flow, rng: random.Random, n: int, start: datetime, person_ends: lis
     language = "es-US" if rng.random() < 0.14 else "en-US"
     at = start
     events: list[dict] = []
+    car = _car(rng, connector)
+    named = rng.random() < 0.05        # "a Tesla with a CCS adapter": named before the question
 
     def turn(node, action, next_node, intent=None):
         nonlocal at
@@ -62,7 +86,7 @@ def one_call(flow, rng: random.Random, n: int, start: datetime, person_ends: lis
     if rng.random() < 0.04:
         pass                                              # hung up at the first question
     else:
-        here = _next_question(flow, question.on[connector], connector)
+        here = _next_question(flow, question.on[connector], connector, car[2] if named else None)
         turn("connector", f"answer:{connector}", here, f"connector_{connector}")
         for _ in range(14):
             node = flow.nodes[here]
@@ -75,7 +99,7 @@ def one_call(flow, rng: random.Random, n: int, start: datetime, person_ends: lis
             if roll < 0.08:
                 turn(here, "not_understood:reprompt", here, "unclear")
                 continue
-            if (roll < 0.26 and "released" in node.on.values()) or roll < 0.12:
+            if ((roll < 0.26 and "released" in node.on.values()) or roll < 0.12) and node.sets != "car":
                 turn(here, "answer:released" if node.expect == "released" else "confirmed:released", "released", "released")
                 outcome = "released"
                 here = "released"
@@ -92,8 +116,10 @@ def one_call(flow, rng: random.Random, n: int, start: datetime, person_ends: lis
                 here, outcome, hazard = "hazard", "hazard", "fire"
                 break
             moves = [k for k, target in node.on.items() if target != "released"] or list(node.on)
-            key = rng.choice(moves)
-            following = _next_question(flow, node.on[key], connector)
+            key = car[2] if node.sets == "car" else rng.choice(moves)
+            if node.sets == "car":
+                named = True
+            following = _next_question(flow, node.on[key], connector, car[2] if named else None)
             turn(here, f"answer:{key}", following, key if key in ("yes", "no") else "still_stuck")
             here = following
     ended = at + timedelta(seconds=5)
@@ -106,7 +132,8 @@ def one_call(flow, rng: random.Random, n: int, start: datetime, person_ends: lis
             "connector": None if connector == "unsure" or len(events) < 2 else connector,
             "station_id": rng.choices(STATIONS, STATION_WEIGHTS)[0] if rng.random() < 0.9 else None,
             "outcome": outcome, "last_node": here, "status": "completed", "duration_s": int((ended - start).total_seconds()),
-            "hazard": hazard, "path": ".".join(path)}
+            "hazard": hazard, "path": ".".join(path),
+            "car_make": car[0] if named else None, "car_model": car[1] if named else None}
     return call, events
 
 

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         for language, catalog in sorted(loaded.catalogs.items()):
             for expecting in sorted(EXPECTATIONS):
                 took = cpu(lambda speech=speech, expecting=expecting, vocabulary=catalog.vocabulary, language=language:
-                           understand(speech, 0.9, None, expecting, language, vocabulary),
+                           understand(speech, 0.9, None, expecting, vocabulary),
                            args.repeat)
                 results.append((took, name, language, expecting, len(speech)))
     results.sort(reverse=True)

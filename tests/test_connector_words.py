@@ -61,7 +61,11 @@ def test_a_tesla_caller_hears_the_handle_button_and_the_cars_screen_never_a_latc
         call.say("still stuck")
     call.say("still stuck")                                         # schedule
     call.say("yes")                                                 # charging has stopped
-    assert "trunk, on the left side" in call.last and "cord down first" in call.last
+    # "a Tesla" was named at the first question: its own tips (issue 15), not asked again
+    assert "What car is it?" not in call.all
+    assert "tap Unlock" in call.last and "trunk" not in call.last    # the car's tips, then its release
+    call.say("still stuck")
+    assert "trunk" in call.last and "left wall" in call.last and "Pull the cord first" in call.last
     assert "latch" not in call.all.lower()
 
 
@@ -97,6 +101,8 @@ def test_a_rigid_ccs_button_once_charging_has_stopped_offers_a_person_first(clie
     for _ in range(6):
         declined.keys("2")
     declined.keys("1").keys("2").keys("2")                # stopped, still rigid, no thanks
+    assert declined.nodes[-1] == "car_question"           # the car's own help first (issue 15)
+    declined.keys("7")                                    # another car: the generic release
     assert "manual release" in declined.last and declined.nodes[-1] == "manual_release"
     call.keys("1")
     assert call.transferred()

@@ -4,6 +4,7 @@ the recordings proxy, and the password on all of it."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -69,7 +70,7 @@ def get(client, url):
     return client.get(url, headers=AUTH)
 
 
-URLS = ["/dashboard", "/dashboard/calls", "/dashboard/stations", "/dashboard/funnel", "/dashboard/live.json",
+URLS = ["/dashboard", "/dashboard/calls", "/dashboard/stations", "/dashboard/cars", "/dashboard/funnel", "/dashboard/live.json",
         "/dashboard/calls.csv", "/dashboard/calls.json", "/dashboard/calls/CA" + "0" * 32,
         f"/dashboard/recordings/{RECORDING}.mp3", "/dashboard/static/console.js"]
 
@@ -207,7 +208,7 @@ def test_a_recording_is_fetched_through_the_console(calls):
     assert get(calls["client"], "/dashboard/recordings/RE" + "1" * 32 + ".mp3").status_code == 404
 
 
-def test_migration_0008_gives_old_calls_their_path(database_url):
+def test_migration_0007_gives_old_calls_their_path(database_url):
     from alembic import command
     from sqlalchemy import insert, select, text
 
@@ -216,7 +217,7 @@ def test_migration_0008_gives_old_calls_their_path(database_url):
     engine = db.connect(database_url)
     sid = "CA" + "8" * 32
     with engine.begin() as conn:                       # a database as it was before the console
-        command.upgrade(db._alembic_config(conn), "0005")
+        command.upgrade(db._alembic_config(conn), "0006")
         conn.execute(text("INSERT INTO calls (call_sid, started_at, outcome) VALUES (:s, :t, 'released')"),
                      {"s": sid, "t": db.now()})              # the calls table had no path yet
         for n, (node, next_node) in enumerate([(None, "connector"), ("connector", "unlock_fob"),
@@ -239,14 +240,14 @@ def test_each_turn_grows_the_path(calls, console):
     assert path == "connector.ccs_button.agent"          # the reprompt at ccs_button counts once
 
 
-@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/calls", "/dashboard/stations", "/dashboard/funnel",
-                                 "/dashboard/live.json"])
+@pytest.mark.parametrize("url", ["/dashboard", "/dashboard/calls", "/dashboard/stations", "/dashboard/cars",
+                                 "/dashboard/funnel", "/dashboard/live.json"])
 def test_unreadable_records_say_so(console, monkeypatch, url):
     from ivr.records import console as records
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("database down")
-    for name in ("figures", "list_calls", "stations_table", "funnel_counts", "live_calls"):
+    for name in ("figures", "list_calls", "stations_table", "cars_table", "funnel_counts", "live_calls"):
         monkeypatch.setattr(records, name, broken)
     response = get(console.test_client(), url)
     assert response.status_code == 503
@@ -291,3 +292,121 @@ def test_side_questions_and_unknown_nodes_are_told():
     assert entries[2].said == (content.catalogs["en-US"].text("confirm_released"),)
     assert entries[2].heard == "it came out" and entries[2].took_for == "it came out"
     assert entries[3].step == "Gone node" and entries[3].said == ()      # renamed since: readable, nothing guessed
+
+
+# -- cars (issue 15) ----------------------------------------------------------------
+
+@pytest.fixture
+def cars(env):
+    """Six played calls that reach "What car is it?" and one that names no car: three
+    Leafs (two freed by the car's own tips, one by its manual release), a Tesla put
+    through to a person, a Polestar freed by the general manual release, an "I don't
+    know" put through to a person, and a call hung up at the connector question."""
+    from test_car_question import Caller
+
+    app = create_app({**env, "IVR_DASHBOARD_PASSWORD": PASSWORD})   # unsigned webhooks: the Caller's
+    client = app.test_client()
+    sids: dict[str, str] = {}
+
+    def car(name, sid, answer, *then, connector="J1772"):
+        call = Caller(client, "CA" + sid * 32).to_car_question(connector)
+        call.say(answer)
+        for said in then:
+            call.say(said)
+        sids[name] = call.sid
+    car("leaf1", "1", "nissan leaf", "it came out")
+    car("leaf2", "2", "nissan leaf", "it came out")
+    car("leaf3", "3", "nissan leaf", "still stuck", "it came out")
+    car("tesla", "4", "tesla model y", "agent", connector="Tesla")
+    car("polestar", "5", "Polestar 2", "it came out")
+    car("dunno", "6", "I don't know", "agent")
+    gone = Call(client)
+    gone.run(keypad())
+    sids["gone"] = gone.sid
+    yield {**sids, "client": client}
+    app.extensions["ivr"].recorder.engine.dispose()
+
+
+def car_rows(text: str) -> list[list[str]]:
+    """The cars table's make rows, as the cells' text."""
+    rows = re.findall(r'<tr class="make-row">(.*?)</tr>', text, re.S)
+    return [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in rows]
+
+
+def test_cars_per_make_worst_first(cars):
+    text = get(cars["client"], "/dashboard/cars").get_data(as_text=True)
+    rows = car_rows(text)
+    #        car, calls, released, release rate, hazards, to a person, freed most often at
+    assert rows == [["Nissan", "3", "3", "100%", "0", "0", "The car's own tips (2)"],
+                    ["Unknown car", "2", "1", "50%", "0", "1", "The car's manual release (1)"],
+                    ["Tesla", "1", "0", "0%", "0", "1", "-"]]
+    assert "Leaf" in text and "Polestar 2" in text and "model not said" in text        # models underneath
+    assert "car_tips" not in text and "manual_release" not in text                        # words, never node IDs
+    assert "/dashboard/calls?car=Nissan" in text and "/dashboard/calls?car=unknown" in text
+    assert re.search(r'id="no-car"><a href="/dashboard/calls\?car=-">1 calls', text)
+    text = get(cars["client"], "/dashboard/cars?sort=release_rate").get_data(as_text=True)
+    assert [r[0] for r in car_rows(text)] == ["Tesla", "Unknown car", "Nissan"]
+
+
+def test_cars_follow_the_filters(cars):
+    rows = car_rows(get(cars["client"], "/dashboard/cars?connector=tesla").get_data(as_text=True))
+    assert [r[:2] for r in rows] == [["Tesla", "1"]]
+    rows = car_rows(get(cars["client"], "/dashboard/cars?outcome=released").get_data(as_text=True))
+    assert [r[:3] for r in rows] == [["Nissan", "3", "3"], ["Unknown car", "1", "1"]]
+    text = get(cars["client"], "/dashboard/cars?since=2000-01-01&until=2000-01-31").get_data(as_text=True)
+    assert car_rows(text) == [] and "No caller named a car" in text
+
+
+def test_the_car_filter_on_calls_and_exports(cars):
+    client = cars["client"]
+    text = get(client, "/dashboard/calls?car=Nissan").get_data(as_text=True)
+    assert all(cars[k] in text for k in ("leaf1", "leaf2", "leaf3"))
+    assert cars["tesla"] not in text and cars["polestar"] not in text and "about a Nissan car" in text
+    assert "car=Nissan" in re.search(r'id="export-csv" href="([^"]+)"', text).group(1)   # kept in the URL
+    text = get(client, "/dashboard/calls?car=unknown").get_data(as_text=True)
+    assert cars["polestar"] in text and cars["dunno"] in text and cars["leaf1"] not in text
+    text = get(client, "/dashboard/calls?car=-").get_data(as_text=True)
+    assert cars["gone"] in text and cars["leaf1"] not in text
+    rows = list(csv.DictReader(io.StringIO(get(client, "/dashboard/calls.csv?car=unknown").get_data(as_text=True))))
+    assert {r["call_sid"] for r in rows} == {cars["polestar"], cars["dunno"]}
+    assert {(r["car_make"], r["car_model"]) for r in rows} == {("unknown", "Polestar 2"), ("unknown", "")}
+    data = json.loads(get(client, "/dashboard/calls.json?car=Tesla").get_data(as_text=True))
+    assert [(c["call_sid"], c["car_model"]) for c in data["calls"]] == [(cars["tesla"], "Model Y")]
+    bad = get(client, "/dashboard/cars?car=%3Cscript%3E")
+    assert bad.status_code == 200 and "the car filter was not understood" in bad.get_data(as_text=True)
+
+
+def test_a_car_heard_as_markup_is_escaped(console):
+    from sqlalchemy import update
+
+    from ivr.records import db
+    client = console.test_client()
+    call = Call(client, TOKEN)
+    call.run(keypad("3", "1"))
+    with console.extensions["ivr"].recorder.engine.begin() as conn:
+        conn.execute(update(db.calls).where(db.calls.c.call_sid == call.sid)
+                     .values(car_make="unknown", car_model="<img src=x onerror=alert(1)>"))
+    text = get(client, "/dashboard/cars?since=all").get_data(as_text=True)
+    assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_car_words_in_the_operators_language():
+    content = load(ROOT / "flows", ROOT / "prompts")
+    en, es = content.catalogs["en-US"], content.catalogs["es-US"]
+    assert words.car_words(en, "Nissan") == "Nissan" and words.car_words(es, "Nissan") == "Nissan"
+    assert words.car_words(en, "unknown") == "Unknown car" and words.car_words(es, "unknown") == "Coche desconocido"
+    assert words.model_words(es, None) == "modelo no dicho" and words.model_words(en, "Leaf") == "Leaf"
+
+
+def test_cars_sum_a_long_tail_of_models():
+    from ivr.web.views.console import cars
+
+    rows = [{"make": "unknown", "model": f"Car {n:02d}", "calls": 20 - n, "released": 1, "hazards": 0,
+             "transfers": 0, "freed_at": {"manual_release": 1}} for n in range(14)]
+    made = cars.makes(rows, lambda node: node.replace("_", " "))
+    assert made[0]["calls"] == sum(20 - n for n in range(14)) and made[0]["freed"] == {"label": "manual release",
+                                                                                       "calls": 14}
+    models = made[0]["models"]
+    assert len(models) == cars.MODELS_SHOWN and models[-1]["others"] == 14 - cars.MODELS_SHOWN + 1
+    assert sum(m["calls"] for m in models) == made[0]["calls"]

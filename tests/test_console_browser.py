@@ -1,5 +1,5 @@
 """The console in a real Chromium (issue 17): open a call's story, filter by station,
-watch a call come and go in the live panel, export CSV; screenshots of each view at
+watch a call come and go in the live panel, export CSV, rank the cars (issue 15); screenshots of each view at
 desktop and phone (390 px) widths go to test-output/."""
 from __future__ import annotations
 
@@ -163,3 +163,43 @@ def test_export_csv(server, browser):
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 2 and {r["station_id"] for r in rows} == {"SF-0042"}
     assert {r["outcome_words"] for r in rows} == {"Connector freed", "Put through to a person"}
+
+
+def test_cars_rank_and_link_to_their_calls(env, browser):
+    """Cars named through the webhooks; the table ranks them and a make opens its calls."""
+    from test_car_question import Caller
+
+    app = create_app({**env, "IVR_DASHBOARD_PASSWORD": PASSWORD})   # the Caller posts unsigned
+    client = app.test_client()
+    for n, (connector, car, *then) in enumerate([("J1772", "nissan leaf", "it came out"),
+                                                 ("J1772", "nissan leaf", "still stuck", "it came out"),
+                                                 ("Tesla", "tesla model y", "agent"),
+                                                 ("J1772", "Polestar 2", "it came out"),
+                                                 ("J1772", "I don't know", "agent")]):
+        call = Caller(client, f"CA{n:032x}").to_car_question(connector)
+        for said in (car, *then):
+            call.say(said)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        server = f"http://127.0.0.1:{http.server_port}"
+        browser.get(server + "/dashboard")
+        browser.find_element("link text", "Cars").click()
+        wait(browser, lambda d: "/dashboard/cars" in d.current_url)
+        makes = [e.text for e in browser.find_elements("css selector", "#cars-table .make-row th")]
+        assert makes == ["Unknown car", "Nissan", "Tesla"]   # 2 calls at 50% before 2 at 100%
+        assert "Polestar 2" in browser.find_element("id", "cars-table").text
+        shoot(browser, "cars")
+        browser.find_element("link text", "release rate").click()
+        wait(browser, lambda d: "sort=release_rate" in d.current_url)
+        assert browser.find_element("css selector", "#cars-table .make-row th").text == "Tesla"
+        browser.find_element("link text", "Nissan").click()
+        wait(browser, lambda d: "car=Nissan" in d.current_url)
+        assert len(browser.find_elements("css selector", "#calls-table tbody tr")) == 2
+        assert browser.find_element("name", "car").get_attribute("value") == "Nissan"   # kept in the filters
+        no_errors(browser)
+    finally:
+        http.shutdown()
+        thread.join(5)
+        app.extensions["ivr"].recorder.engine.dispose()

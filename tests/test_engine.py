@@ -204,7 +204,8 @@ def test_branch_by_connector(engine):
     assert other.state.node == "unlock_cycle"
     # At the end, CCS feels the button again; the others go to the manual release.
     assert engine.answer(at(engine, "confirm_stopped", connector="ccs"), Heard("yes")).state.node == "ccs_recheck"
-    assert engine.answer(at(engine, "confirm_stopped", connector="tesla"), Heard("yes")).state.node == "manual_release"
+    # ...by way of "What car is it?" (issue 15)
+    assert engine.answer(at(engine, "confirm_stopped", connector="tesla"), Heard("yes")).state.node == "car_question"
 
 
 def test_the_adapter_question_records_the_answer_and_is_skipped_when_known(engine):
@@ -232,7 +233,8 @@ def test_manual_release_only_after_charging_confirmed_stopped(engine):
     no = engine.answer(at(engine, "confirm_stopped"), Heard("no"))
     assert no.outcome == "agent"
     yes = engine.answer(at(engine, "confirm_stopped", connector="j1772"), Heard("yes"))
-    assert yes.state.node == "manual_release"
+    assert yes.state.node == "car_question"
+    assert engine.answer(yes.state, Heard("car", heard="other")).state.node == "manual_release"
     # Every way to the manual release passes the confirmation that charging has stopped.
     flow = engine.flow
     before = flow.reachable([flow.start]) - {"manual_release"}
@@ -244,21 +246,25 @@ def test_manual_release_only_after_charging_confirmed_stopped(engine):
             continue
         unconfirmed.add(node_id)
         todo.extend(flow[node_id].targets().values())
-    assert "manual_release" not in unconfirmed and before
+    assert not {"manual_release", "car_tips", "car_question"} & unconfirmed and before
 
 
 def test_chademo_never_leads_to_the_cars_manual_release(engine):
     flow = engine.flow
     reach = flow.reachable(["chademo_light"])
-    assert "manual_release" not in reach and "agent_station" in reach
+    assert not {"manual_release", "car_question", "car_tips", "car_named"} & reach and "agent_station" in reach
 
 
 def test_a_rigid_ccs_button_once_stopped_offers_a_person_first(engine):
     offer = engine.answer(at(engine, "ccs_recheck", connector="ccs"), Heard("no"))
     assert offer.state.node == "rigid_offer" and "put you through" in text(offer)
     assert engine.answer(offer.state, Heard("yes")).node == "agent_rigid"
-    assert engine.flow["agent_rigid"].unanswered == "manual_release"
-    assert engine.answer(offer.state, Heard("no")).state.node == "manual_release"
+    # Nobody answers, or the caller declines: the car's own help (issue 15)
+    assert engine.flow["agent_rigid"].unanswered == "car_named"
+    rigid = replace(offer.state, node="agent_rigid")
+    assert engine.unanswered(rigid).state.node == "car_question"
+    assert engine.unanswered(replace(rigid, car="Tesla Model Y")).state.node == "car_tips"
+    assert engine.answer(offer.state, Heard("no")).state.node == "car_question"
 
 
 def test_a_car_that_wont_stop_charging_is_told_not_to_use_the_manual_release(engine):
@@ -309,11 +315,13 @@ def _answers_for(engine, state: CallState) -> list[Heard]:
         intents |= {"yes", "still_stuck", "released"}
     heard = [Heard(i) for i in sorted(intents)]
     heard.append(Heard("released", certain=False))
+    if expect == "car":   # "What car is it?": a car with tips, one without a release, "other"
+        heard += [Heard("car", heard=name) for name in ("nissan leaf", "chevy bolt", "other")]
     return heard
 
 
 def _key(state: CallState):
-    return (state.node, state.mode, state.tries, state.repeats > 1, state.connector, state.adapter)
+    return (state.node, state.mode, state.tries, state.repeats > 1, state.connector, state.adapter, state.car)
 
 
 def test_every_path_ends_and_every_end_is_reachable(engine):

@@ -94,6 +94,16 @@ def test_the_fallback_url_apologises_and_dials(client):
     assert apologised_and_dialled(response)
 
 
+def test_after_the_apologys_dial_the_caller_hears_where_help_is(client):
+    """The last-resort Dial has no action URL: when nobody answers, Twilio goes on to
+    the next verb, so the caller hears the support number, not silence and a hang-up."""
+    root = twiml(client.post("/voice/fallback", data=fields(ErrorCode="11205")))
+    verbs = [child.tag for child in root]
+    assert "Dial" in verbs and verbs.index("Dial") < len(verbs) - 1
+    after = " ".join(say.text or "" for say in root[verbs.index("Dial") + 1:])
+    assert "8 0 0" in after and "drive off" in after
+
+
 def test_a_failing_whisper_bridges_the_agent_instead_of_dialling_again(app, client, monkeypatch):
     from ivr.call import handoff
     monkeypatch.setattr(handoff, "whisper_lines", fail)

@@ -27,7 +27,7 @@ ANSWERS = [
     *({"SpeechResult": text, "Confidence": "0.9"} for text in (
         "hold on", "hang on it came out", "it came out", "yes it came out", "it's out", "repeat", "go back",
         "what do you mean", "help", "continue", "yes", "no", "still stuck", "agent", "español", "english",
-        "ya salió", "sí", "it's a chevy bolt", "the cable is cracked", "there's smoke")),
+        "ya salió", "sí", "it's a chevy bolt", "nissan leaf", "other", "the cable is cracked", "there's smoke")),
     {"SpeechResult": "it came out", "Confidence": "0.3"},
     {},                                           # silence
     "redial",                                     # the call drops; the driver calls back
@@ -47,6 +47,10 @@ def forbidden_lines(app) -> set[str]:
             keys.update(k for k in (*node.say, *node.ask) if k)
         if node.end == "released":
             keys.update(node.say)
+        if node.expect == "car":                  # "What car is it?" (issue 15)
+            keys.update(node.ask)
+    if content.vehicles is not None:              # every car's tips and manual release
+        keys.update(content.vehicles.prompt_keys())
     return {" ".join(catalog.text(k).split()) for catalog in content.catalogs.values()
             for k in keys if k in catalog and catalog.text(k)}
 

@@ -120,7 +120,7 @@ def test_wrong_shape_is_refused_with_its_line(tree):
     flow = tree / "flows" / "stuck_connector.yaml"
     edit(flow, "    expect: yes_no\n    timeout: 12", "    expect: maybe\n    timeout: 12")
     found = problems(tree)
-    assert found == [f"{flow}:{line_of(flow, 'expect: maybe')}: node 'session_screen': expect must be one of yes_no, released, connector"]
+    assert found == [f"{flow}:{line_of(flow, 'expect: maybe')}: node 'session_screen': expect must be one of yes_no, released, connector, car"]
 
 
 def test_yes_and_no_keys_are_not_booleans(tree):
@@ -194,7 +194,7 @@ def test_every_question_but_the_hazards_has_an_explain():
 
 def test_unanswered_must_lead_to_a_question_outside_the_hazard(tree):
     flow = tree / "flows" / "stuck_connector.yaml"
-    edit(flow, "    unanswered: manual_release", "    unanswered: out_of_steps")
+    edit(flow, "    unanswered: car_named", "    unanswered: out_of_steps")
     found = problems(tree)
     assert any("'agent_rigid'" in p and "not a question" in p for p in found), found
 
@@ -209,7 +209,7 @@ def test_unanswered_may_not_follow_a_hazard(tree):
 
 def test_unanswered_to_a_node_only_a_hazard_reaches(tree):
     flow = tree / "flows" / "stuck_connector.yaml"
-    edit(flow, "    unanswered: manual_release", "    unanswered: hazard")
+    edit(flow, "    unanswered: car_named", "    unanswered: hazard")
     found = problems(tree)
     assert any("'agent_rigid'" in p and "only a hazard call reaches" in p for p in found), found
 
@@ -240,3 +240,43 @@ def test_the_unlock_policy_is_checked(tree):
     edit(flow, "  offer_languages: [es-US]", "  offer_languages: [es-US]\n  stations: {unlock: always}")
     found = problems(tree)
     assert any("settings.stations.unlock: 'always': expected agent, automatic or off" in p for p in found), found
+
+
+# -- "What car is it?" (issue 15) ------------------------------------------------------
+
+def test_the_car_question_from_chademo_is_refused(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "      still_stuck: agent_chademo", "      still_stuck: car_named")
+    assert any("chademo answer: a station-side lock gets no car's tips" in p for p in problems(tree))
+
+
+def test_car_tips_before_charging_is_confirmed_stopped_are_refused(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "      still_stuck: confirm_stopped", "      still_stuck: car_named")
+    assert any("`tips: car` can be reached without passing 'confirm_stopped'" in p for p in problems(tree))
+
+
+def test_a_car_question_must_record_the_car(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "    expect: car\n    set: car\n", "    expect: car\n")
+    assert any("a car question records the car: add `set: car`" in p for p in problems(tree))
+
+
+def test_a_car_question_answers_only_known_no_release_unknown(tree):
+    flow = tree / "flows" / "stuck_connector.yaml"
+    edit(flow, "      unknown: car_other          #", "      maybe: car_other          #")
+    assert any("'maybe' is not an answer to a car question" in p for p in problems(tree))
+
+
+def test_the_keypad_list_names_cars_the_file_has_and_other(tree):
+    cars = tree / "flows" / "vehicles.yaml"
+    edit(cars, "  6: kia_ev6\n  7: other\n", "  6: kia_ev9\n  9: tesla\n")
+    found = problems(tree)
+    assert any("keypad: 6: no vehicle 'kia_ev9'" in p for p in found)
+    assert any("keypad: '9' is not a key the list may use" in p for p in found)
+    assert any("keypad: the list needs a key for `other`" in p for p in found)
+
+
+def test_the_keypad_list_read_out_names_every_key(tree):
+    edit(tree / "prompts" / "es-US.yaml", " 7 para otro carro.", " Otro, diga otro.")
+    assert any("keypad: key 7 is not read out in keys_car (es-US" in p for p in problems(tree))

@@ -38,7 +38,7 @@ def test_longest_phrase_wins_and_ties_are_no_answer():
     ("ccs_button", "no it's really stiff", "session_screen"),
     ("ccs_button", "it's soft", "ccs_soft"),
     ("ccs_button", "there's no button on this one", "session_screen"),
-    ("ccs_recheck", "there's no button", "manual_release"),
+    ("ccs_recheck", "there's no button", "car_question"),
     ("ccs_recheck", "still stiff", "rigid_offer"),
     ("chademo_light", "the light is on", "chademo_lit"),
     ("chademo_light", "it's off", "chademo_release"),
@@ -47,7 +47,7 @@ def test_longest_phrase_wins_and_ties_are_no_answer():
     ("stop_session", "it won't stop", "car_wont_stop"),
     ("car_wont_stop", "it's still charging", "agent_session"),
     ("confirm_stopped", "not sure", "confirm_stopped"),      # dont_know: how to tell (issue 11)
-    ("rigid_offer", "no thanks, the manual release", "manual_release"),
+    ("rigid_offer", "no thanks, the manual release", "car_question"),
 ])
 def test_question_words_route_the_call(engine, node, said, next_node):
     state = CallState(node=node, connector="ccs")

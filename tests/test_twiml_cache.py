@@ -46,7 +46,7 @@ def test_a_cached_question_is_the_text_the_builders_make(loaded, questions, data
     catalog = loaded.catalogs[lang]
     lines = spoken(loaded, node, lang, connector, slow, arriving, fluent, offer)
     voice = twiml.Voice(catalog.voice, catalog.language)
-    words = hints(node.expect, lang, catalog.vocabulary)
+    words = hints(node.expect, catalog.vocabulary)
     action = f"{base}/voice/turn?{urlencode(state)}"
     fresh, cached = (twiml.keyed_entry, twiml_cache.keyed_entry) if keyed else (twiml.question, twiml_cache.question)
     for _ in range(2):   # the first call fills the cache, the second reads it

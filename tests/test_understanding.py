@@ -295,7 +295,7 @@ def test_hints(expecting):
     for command in ("agent", "repeat", "wait", "go back", "help", "smoke"):
         assert command in h
     expected = {"yes_no": "yes", "released": "still stuck", "connector": "CHAdeMO",
-                "any": "yes"}[expecting]
+                "car": "Nissan Leaf", "any": "yes"}[expecting]
     assert expected in h
 
 

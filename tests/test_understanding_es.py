@@ -26,7 +26,7 @@ GOOD = 0.9
 
 
 def es(speech: str, expecting: str = "released", confidence: float | None = GOOD):
-    return understand(speech, confidence, None, expecting, "es-US", ES)
+    return understand(speech, confidence, None, expecting, ES)
 
 
 def _rows() -> list[tuple[str, str, str]]:
@@ -155,9 +155,15 @@ def test_connectors(utt, intent):
     assert es(utt, "connector").intent == intent
 
 
-def test_english_is_read_by_the_english_rules_even_with_a_vocabulary():
-    assert understand("yes it came out", GOOD, None, "released", "en-US", ES).intent == "released"
-    assert understand("it's still stuck", GOOD, None, "released", "en-US", ES).intent == "still_stuck"
+def test_one_language_object_says_which_rules_read_the_answer():
+    """The call's language is one object (its vocabulary names its tag): English's reads
+    English; Spanish's reads Spanish, and English's safety and agent words back it up."""
+    from ivr.call.understanding import english
+    assert understand("yes it came out", GOOD, None, "released", english()).intent == "released"
+    assert understand("it's still stuck", GOOD, None, "released", english()).intent == "still_stuck"
+    assert understand("ya salió", GOOD, None, "released", ES).intent == "released"
+    assert understand("there is smoke", GOOD, None, "released", ES).intent == "hazard"
+    assert understand("agent please", GOOD, None, "released", ES).intent == "agent"
 
 
 def test_heard_keeps_the_accents_for_the_records():
@@ -165,10 +171,10 @@ def test_heard_keeps_the_accents_for_the_records():
 
 
 def test_spanish_hints_come_from_the_prompts_file():
-    released = hints("released", "es-US", ES)
+    released = hints("released", ES)
     assert "ya salió" in released and "sigue atascado" in released
     assert {"agente", "humo", "repita", "espere"} <= set(released)
-    assert "J1772" in hints("connector", "es-US", ES)
+    assert "J1772" in hints("connector", ES)
     assert "still stuck" not in released
 
 
@@ -238,11 +244,11 @@ def french(tmp_path_factory) -> vocabulary.Vocabulary:
     ("deux", "released", "still_stuck"), ("smoke", "released", "hazard"),
 ])
 def test_a_third_language_is_understood_from_its_file(french, utt, expecting, intent):
-    assert understand(utt, GOOD, None, expecting, "fr-CA", french).intent == intent
+    assert understand(utt, GOOD, None, expecting, french).intent == intent
 
 
 def test_a_third_language_brings_its_hints(french):
-    assert list(hints("released", "fr-CA", french)) == ["c'est sorti", "toujours coincé", "oui", "non", "agent", "fumée"]
+    assert list(hints("released", french)) == ["c'est sorti", "toujours coincé", "oui", "non", "agent", "fumée"]
 
 
 @pytest.mark.parametrize("section,message", [
@@ -263,10 +269,10 @@ def test_english_is_read_from_its_own_file_by_the_same_reader():
     """English is data too: prompts/en-US.yaml's vocabulary is what reads an English call."""
     english = parse(load(ROOT / "prompts" / "en-US.yaml"), str(ROOT / "prompts" / "en-US.yaml")).vocabulary
     assert english is not None and english.rx("hazard").search("there is smoke")
-    assert understand("yes it popped out", GOOD, None, "released", "en-US", english) == \
+    assert understand("yes it popped out", GOOD, None, "released", english) == \
         understand("yes it popped out", GOOD, None, "released")
-    assert understand("it won't budge", GOOD, None, "released", "en-US", english).intent == "still_stuck"
-    assert understand("no problem", GOOD, None, "yes_no", "en-US", english).intent == "yes"
+    assert understand("it won't budge", GOOD, None, "released", english).intent == "still_stuck"
+    assert understand("no problem", GOOD, None, "yes_no", english).intent == "yes"
 
 
 def test_a_pattern_phrase_keeps_its_order_and_its_lookarounds():

@@ -29,7 +29,7 @@ def en(speech: str, expecting: str = "released", confidence: float | None = GOOD
 
 
 def es(speech: str, expecting: str = "released", confidence: float | None = GOOD) -> Understanding:
-    return understand(speech, confidence, None, expecting, "es-US", ES)
+    return understand(speech, confidence, None, expecting, ES)
 
 
 def test_the_contract():
@@ -324,7 +324,7 @@ def test_hints_have_the_new_short_phrases():
                                         ("es-US", ES, {"transfiérame", "qué quiere decir", "paro de emergencia",
                                                        "acotamiento", "cable roto"})):
         for expecting in EXPECTATIONS:
-            h = hints(expecting, language, vocabulary)
+            h = hints(expecting, vocabulary)
             assert words <= set(h), (language, expecting)
             assert len(h) == len(set(h)) and all(0 < len(x) <= 40 for x in h)
     assert "I don't know" in hints("yes_no") and "adapter" in hints("connector")

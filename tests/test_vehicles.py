@@ -234,3 +234,55 @@ def test_every_car_sentence_names_its_source_beside_it(cars):
         at = [i for i, line in enumerate(lines) if line.split(":", 1)[0].strip() in cars.prompt_keys()]
         block = lines[at[0]:at[-1] + 1]
         assert all(not line.strip() or line.lstrip().startswith(("#", "car_")) for line in block), language
+
+
+# -- the car question's helpers (issue 15) --------------------------------------------
+
+def test_the_keypad_list_picks_an_entry_other_is_unknown_and_an_unlisted_key_is_none(cars):
+    assert vehicles.from_keys(cars, "1") is cars["tesla"]
+    assert vehicles.from_keys(cars, "3") is cars["nissan_leaf"]
+    assert vehicles.from_keys(cars, "7") is UNKNOWN
+    assert vehicles.from_keys(cars, "8") is None
+
+
+def test_answer_for_sorts_cars_into_the_questions_answers(cars):
+    assert vehicles.answer_for(cars, cars["nissan_leaf"], "j1772") == "tips"
+    assert vehicles.answer_for(cars, cars["nissan_leaf"], "ccs") == "release"     # its tips are J1772's
+    assert vehicles.answer_for(cars, cars["chevrolet_bolt"], "j1772") == "no_release"
+    assert vehicles.answer_for(cars, cars["chevrolet_bolt"], "ccs") == "tips"
+    assert vehicles.answer_for(cars, cars["hyundai_ioniq_5_6"], "ccs") == "release"
+    assert vehicles.answer_for(cars, UNKNOWN) == "unknown"
+
+
+def test_the_tips_split_into_a_first_try_and_the_release_and_together_are_tips_for(cars):
+    for entry in cars.entries.values():
+        for connector in ("ccs", "j1772", "tesla", None):
+            first = vehicles.before_release(cars, entry, connector)
+            release = vehicles.release_part(cars, entry, connector, True)
+            assert first + release == tips_for(cars, entry, connector, True), (entry.id, connector)
+            assert vehicles.release_part(cars, entry, connector, False) == ()
+
+
+@pytest.mark.parametrize("entry_id", ["tesla", "nissan_leaf", "chevrolet_bolt", "hyundai_ioniq_5_6", "kia_ev6",
+                                      "ford_mustang_mach_e", "ford_f150_lightning", "vw_id4", "rivian_r1",
+                                      "jaguar_i_pace", "audi_e_tron", "bmw_i4_ix"])
+def test_every_car_has_a_short_label_that_reads_back_as_itself(cars, entry_id):
+    entry = cars[entry_id]
+    name = vehicles.label(cars, entry)
+    assert vehicles.LABEL.fullmatch(name) and match(cars, name) is entry
+    make, model = vehicles.record_of(cars, name)
+    assert make == entry.make and model
+
+
+def test_what_the_caller_said_is_kept_when_it_names_the_same_car(cars):
+    assert vehicles.label(cars, cars["tesla"], "Tesla Model Y") == "Tesla Model Y"
+    assert vehicles.record_of(cars, "Tesla Model Y") == ("Tesla", "Model Y")
+    assert vehicles.record_of(cars, "Polestar 2") == ("unknown", "Polestar 2")
+    assert vehicles.record_of(cars, "unknown") == ("unknown", None)
+    assert vehicles.record_of(cars, None) is None
+
+
+def test_an_ioniq_release_place_we_could_not_source_points_to_the_manual_once_stopped(cars):
+    entry = cars["hyundai_ioniq_5_6"]
+    assert "car_release_see_manual" in tips_for(cars, entry, "ccs", True)
+    assert "car_release_see_manual" not in tips_for(cars, entry, "ccs", False)

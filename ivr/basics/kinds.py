@@ -42,7 +42,7 @@ def is_intent(value: str) -> bool:
     return value in INTENTS or (value.startswith(LANGUAGE_INTENT) and is_language_tag(value.removeprefix(LANGUAGE_INTENT)))
 
 #: The kind of answer a question listens for.
-Expectation = Literal["yes_no", "released", "connector", "any"]
+Expectation = Literal["yes_no", "released", "connector", "car", "any"]
 EXPECTATIONS: tuple[Expectation, ...] = get_args(Expectation)
 
 #: How a recorded call ended, in the order reports show them.

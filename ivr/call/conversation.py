@@ -21,6 +21,7 @@ from ivr.basics import phone
 from ivr.call import chain, greeting, handoff, resume, station, station_dialogue
 from ivr.call import events as ev
 from ivr.call import outcomes as out
+from ivr.call import vehicles as cars
 from ivr.call.codec import Place, encode
 from ivr.call.engine import CallState, Engine, Heard, Line, Reply
 from ivr.call.escalation import Escalation
@@ -112,7 +113,7 @@ class Conversation:
 
     def _understand(self, event: ev.Answered, expecting: str, lang: str, digits: str | None) -> Understanding:
         """The caller's answer read with the language's own words (its catalog's vocabulary)."""
-        return understand(event.speech, event.confidence, digits, expecting, lang, self._catalog(lang).vocabulary)
+        return understand(event.speech, event.confidence, digits, expecting, self._catalog(lang).vocabulary)
 
     def _step_answered(self, place: Place, event: ev.Answered, ctx: ev.Context) -> out.Outcome:
         """An answer to a step of the release flow."""
@@ -365,7 +366,7 @@ class Conversation:
     def _ask(self, place: Place, lines: Iterable[Spoken], asked: ev.Asked, expecting: str | None, timeout: int,
              keyed: bool = False) -> out.Ask:
         lang = place.state.lang
-        words = hints(expecting, lang, self._catalog(lang).vocabulary) if expecting else ()
+        words = hints(expecting, self._catalog(lang).vocabulary) if expecting else ()
         return out.Ask(tuple(lines), place, asked, timeout, self._language(lang), words, keyed)
 
     def _yes_no(self, place: Place, lines: Iterable[Spoken], asked: ev.Asked) -> out.Ask:
@@ -402,8 +403,7 @@ class Conversation:
                 suffix: str = "") -> out.RecordTurn:
         return out.RecordTurn(action, node=node, speech=speech, answer=answer, suffix=suffix)
 
-    @staticmethod
-    def _turn_record(reply: Reply, heard: Heard | None, node: str | None, answer: bool = True) -> out.RecordTurn:
+    def _turn_record(self, reply: Reply, heard: Heard | None, node: str | None, answer: bool = True) -> out.RecordTurn:
         """A release-flow turn: its outcome (a hazard wins unless put through) and, mid-flow,
         the state a dropped call resumes from."""
         outcome = OUTCOME_RECORDS.get(reply.outcome or "")
@@ -412,4 +412,5 @@ class Conversation:
         return out.RecordTurn(reply.action, node=node, intent=heard.intent if heard else None, next_node=reply.node,
                               language=reply.state.lang, connector=reply.state.connector, outcome=outcome,
                               hazard=reply.state.hazard, answer=answer,
+                              car=cars.record_of(self.engine.vehicles, reply.state.car),
                               state=encode(Place(reply.state)) if reply.outcome is None else None)

@@ -14,7 +14,9 @@ from typing import Any
 
 from ivr.basics import ids
 from ivr.basics.kinds import EndKind
-from ivr.call.flow import Flow, Node
+from ivr.call import car_question
+from ivr.call import vehicles as cars
+from ivr.call.flow import CHARGING_STOPPED_NODE, Flow, Node
 from ivr.language import phrases
 from ivr.language.prompts import Catalog
 
@@ -214,9 +216,11 @@ class Engine:
     """Decides each turn. Every reply leaves through `_held`, which keeps a call that
     has reported a hazard in the hazard's nodes whatever the caller says next."""
 
-    def __init__(self, flow: Flow, catalogs: Mapping[str, Catalog], default_language: str = "en-US"):
+    def __init__(self, flow: Flow, catalogs: Mapping[str, Catalog], default_language: str = "en-US",
+                 vehicles: cars.Vehicles | None = None):
         self.flow = flow
         self.catalogs = catalogs
+        self.vehicles = vehicles      # flows/vehicles.yaml: "What car is it?" (issue 15)
         self.default_language = default_language
         self.safety_nodes = flow.hazard_nodes if "hazard" in flow.globals else frozenset()
 
@@ -347,6 +351,8 @@ class Engine:
             return self._ask(node, state, (self._line(state, "help"),), short=True, action="help")
         if intent == "silence":
             return self._retry(state, node, "silence", node.silence)
+        if node.expect == "car":
+            return self._car_answer(state, node, heard)
         if intent == "car" and heard.car:
             return self._ask(node, state, (self._line(state, "car_noted", car=heard.car),), short=True,
                              action="car")
@@ -528,7 +534,9 @@ class Engine:
                 node_id = node.next
             elif node.kind == "branch":
                 assert node.default is not None, "a branch node always has a default (ivr.call.flow)"
-                node_id = node.cases.get(_variable(state, node.branch) or "", node.default)
+                value = car_question.case(self.vehicles, state.car, node.branch, state.connector) \
+                    if node.branch in ("car", "car_release") else _variable(state, node.branch)
+                node_id = node.cases.get(value or "", node.default)
             elif node.kind == "end":
                 lines += self._lines(state, node.say)
                 ended = replace(state, node=node_id, mode="ask", tries=0, repeats=0)
@@ -545,13 +553,27 @@ class Engine:
         if short and node.reprompt:
             body = self._lines(state, (node.reprompt,))
         else:
-            body = self._lines(state, (node.say if arriving else ()) + node.ask, slow=slow)
-        fluent = state.answered_by[1:] == "2"   # two answers the same way: they know the keys
+            tips = car_question.tips(self.vehicles, node.tips, state.car, state.connector,    # a car's (issue 15)
+                                     state.result_of(CHARGING_STOPPED_NODE) == "yes", node.ask)
+            body = self._lines(state, (node.say if arriving else ()) + tips + node.ask, slow=slow)
+        # Two answers the same way: they know 1 and 2. A list (the cars) is always read.
+        fluent = state.answered_by[1:] == "2" and node.expect != "car"
         keys = () if fluent else self._lines(state, (f"keys_{node.expect}",), slow=slow)
         asking = replace(state, node=node.id)
         assert node.expect is not None, "a question node always has expect (ivr.call.flow)"
         return Reply(lines=tuple(lead) + body + keys, action=action, state=asking,
                      question=Question(node.expect, node.timeout, asking), node=node.id)
+
+    # -- "What car is it?" (issue 15; decided in ivr/call/car_question.py) ------
+
+    def _car_answer(self, state: CallState, node: Node, heard: Heard) -> Reply:
+        """A car named, a key of the keypad list, "other" or "I don't know" leads on, the car
+        kept; words that name no car are asked again, then lead to `not_understood`."""
+        got = car_question.heard(self.vehicles, self._catalog(state).words.get(node.id, {}), heard.heard,
+                                 heard.intent, heard.by, heard.car, state.connector)
+        if got is None or got[0] not in node.on:
+            return self._retry(state, node, "not_understood", node.not_understood)
+        return self._go(node, self._counted(replace(state, car=got[1]), heard), got[0])
 
     def _language_offers(self, state: CallState) -> tuple[Line, ...]:
         """'Para español, oprima 9': each offered language speaks for itself."""

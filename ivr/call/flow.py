@@ -31,11 +31,21 @@ from ivr.basics.kinds import END_KINDS, EndKind
 from ivr.language.prompts import FACTS
 from ivr.language.source import LineDict, SourceError
 
+CAR_ANSWERS = ("tips", "release", "no_release", "unknown")
+# `tips: car` says the car's tips to try first; `tips: car_release` its manual release.
+TIPS = ("car", "car_release")
+# The question whose "yes" means charging has stopped: a car's manual release is said only
+# after it (`tips: car`), and lint wants every way to the car's tips to pass it.
+CHARGING_STOPPED_NODE = "confirm_stopped"
 # What each kind of question can be answered with, as keys of a node's `on`.
 ANSWERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "yes_no": ("yes", "no"),
     "released": ("released", "still_stuck"),
     "connector": ("ccs", "chademo", "j1772", "tesla", "unsure"),
+    # "What car is it?" (issue 15): a car with tips to try first, one with only its manual
+    # release, one without a manual release, or one we have no notes for ("I don't know",
+    # "other", a car with no entry).
+    "car": CAR_ANSWERS,
 })
 # hazard: fire, smoke, sparks (call 911); damage: a cracked cable, exposed wires, water
 # (step away, a person); emergency_stop: the station is off, a person resets it.
@@ -45,17 +55,22 @@ NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # What a call can know, for `set:` on a question and `branch:`. `adapter` is set by a
 # yes/no question ("yes" = there is one) or heard with the connector ("a Tesla with a
 # CCS adapter"); a branch on it takes `yes`, `no`, or its default while unknown.
-VARIABLES = ("connector", "adapter")
+# `car` is set by the car question (`expect: car`) or heard in any earlier answer; a
+# branch on it takes the car question's answers, or its default while no car is known;
+# one on `car_release` whether the car has a manual release (default: not known).
+VARIABLES = ("connector", "adapter", "car", "car_release")
 BRANCH_CASES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "connector": ANSWERS["connector"],
     "adapter": ("yes", "no"),
+    "car": CAR_ANSWERS,
+    "car_release": ("release", "no_release"),   # after the car's tips: its release, or none
 })
 # Answers a question may have beyond those of its kind, reached only through the
 # question's own `words:` ("there's no button"): lint wants them listed in every language.
 WORD_ANSWER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 _ASK_KEYS = {"ask", "say", "reprompt", "explain", "expect", "on", "silence", "not_understood",
-             "timeout", "set", "step", "note", "tells"}
+             "timeout", "set", "step", "note", "tells", "tips"}
 _SAY_KEYS = {"say", "next", "note"}
 _BRANCH_KEYS = {"branch", "cases", "default", "note"}
 _END_KEYS = {"end", "say", "unanswered", "note"}
@@ -84,6 +99,7 @@ class Node:
     end: EndKind | None = None
     tells: Mapping[str, str] = field(default_factory=dict)  # answer -> fact for the whisper
     unanswered: str | None = None   # an `end: agent` node: where to go on when nobody answers
+    tips: str | None = None         # `tips: car`: the car's own tips come before `ask` (issue 15)
 
     def extra_answers(self) -> tuple[str, ...]:
         """Answers of this question beyond its kind's, heard only through its `words:`."""
@@ -190,7 +206,7 @@ def _node(node_id: str, raw: Any, path: str, defaults: Mapping[str, Any], line: 
         if not isinstance(on, LineDict) or not on:
             raise SourceError(path, at("on") if "on" in raw else line, f"node {node_id!r}: a question needs `on`, mapping each answer to a node")
         for answer in on:
-            if answer not in ANSWERS[expect] and (expect == "connector" or not isinstance(answer, str)
+            if answer not in ANSWERS[expect] and (expect in ("connector", "car") or not isinstance(answer, str)
                                                   or not WORD_ANSWER.match(answer)):
                 raise SourceError(path, on.line_of(answer), f"node {node_id!r}: {answer!r} is not an answer to a {expect} question "
                                                             f"(answers: {', '.join(ANSWERS[expect])})")
@@ -200,8 +216,14 @@ def _node(node_id: str, raw: Any, path: str, defaults: Mapping[str, Any], line: 
         sets = raw.get("set")
         if sets is not None and sets not in VARIABLES:
             raise SourceError(path, at("set"), f"node {node_id!r}: set must be one of {', '.join(VARIABLES)}")
-        if (sets == "connector" and expect != "connector") or (sets == "adapter" and expect != "yes_no"):
-            raise SourceError(path, at("set"), f"node {node_id!r}: set: {sets} needs expect: {'connector' if sets == 'connector' else 'yes_no'}")
+        needs = {"connector": "connector", "adapter": "yes_no", "car": "car"}
+        if sets is not None and expect != needs[sets]:
+            raise SourceError(path, at("set"), f"node {node_id!r}: set: {sets} needs expect: {needs[sets]}")
+        if expect == "car" and sets != "car":
+            raise SourceError(path, at("expect"), f"node {node_id!r}: a car question records the car: add `set: car`")
+        tips = raw.get("tips")
+        if tips is not None and tips not in TIPS:
+            raise SourceError(path, at("tips"), f"node {node_id!r}: tips must be one of {', '.join(TIPS)}")
         step = raw.get("step")
         if step is not None and not isinstance(step, str):
             raise SourceError(path, at("step"), f"node {node_id!r}: step must be a short label")
@@ -219,7 +241,7 @@ def _node(node_id: str, raw: Any, path: str, defaults: Mapping[str, Any], line: 
                                    f"node {node_id!r}: not_understood")
             if raw.get("not_understood", defaults.get("not_understood")) else None,
             timeout=timeout, sets=sets, step=step,
-            tells=_tells(raw.get("tells"), on, path, at("tells"), node_id),
+            tells=_tells(raw.get("tells"), on, path, at("tells"), node_id), tips=tips,
         )
     if "branch" in raw:
         only(_BRANCH_KEYS, "branch")

@@ -84,8 +84,8 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, hazard: bool =
                           if connector_key in catalog else catalog.text("connector_unknown"))]
     about += [catalog.text(f"whisper_fact_{fact}") for fact in reported if fact != "session_running"]
     more.append(" ".join(about))
-    if state.car:
-        more.append(catalog.text("whisper_car", car=state.car))
+    if state.car:   # "unknown": the caller said "other" or "I don't know" at "What car is it?"
+        more.append(catalog.text("whisper_car_unknown" if state.car == "unknown" else "whisper_car", car=state.car))
     done = [(node, result) for node, result in step_results(flow, state) if result in TRIED]
     if done:
         node, result = done[-1]

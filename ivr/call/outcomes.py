@@ -144,6 +144,7 @@ class RecordTurn:
     answer: bool = True
     speech: str | None = None
     suffix: str = ""
+    car: tuple[str, str | None] | None = None     # (make, model) once named: ivr.call.vehicles.record_of
 
 
 @dataclass(frozen=True)

@@ -140,16 +140,17 @@ def __getattr__(name: str) -> frozenset[str]:
 
 
 def understand(speech: str | None, confidence: float | None, digits: str | None,
-               expecting: str, language: str = "en-US",
-               vocabulary: Vocabulary | None = None) -> Understanding:
+               expecting: str, vocabulary: Vocabulary | None = None) -> Understanding:
     """Map one Gather result to an intent.  Digits win over speech; silence is 'silence'.
 
-    Speech is read by ivr.language.reader with the language's `vocabulary` (ivr.language.vocabulary, from
-    its prompts file); without one, with English's (which knows the most important
-    Spanish words too).
+    `vocabulary`: the call's language, as one object (it names its own tag; from its
+    prompts file, ivr.language.vocabulary). Speech is read by ivr.language.reader with
+    it, backed by English's; without one, with English's alone.
     """
     if expecting not in EXPECTATIONS:
         expecting = "any"
+    if expecting == "car":
+        return _car_answer(speech, confidence, digits, vocabulary)
     keys = "".join((digits or "").split())
     if keys:
         # One key is the protocol; a repeated key ("11") is read as that key.
@@ -158,7 +159,7 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
         return Understanding("unclear", True, keys)
     if speech is None or not speech.strip():
         return Understanding("silence", True, "")
-    vocabulary = _vocabulary_for(language, vocabulary)
+    vocabulary = vocabulary or english()
     heard = _heard(speech)
     also = english() if vocabulary.language != english().language else None
     got = reader.read_all(vocabulary, heard, confidence, expecting, also=also)
@@ -169,26 +170,37 @@ def understand(speech: str | None, confidence: float | None, digits: str | None,
     return Understanding(intent, certain, heard, got.car, got.adapter)
 
 
+# What still counts as a command at "What car is it?"; anything else said is the car.
+_CAR_COMMANDS = frozenset({"hazard", "damage", "agent", "emergency_stop", "roadside", "hot_unsure", "wait",
+                           "repeat", "explain", "back", "help", "silence", "dont_know"})
+
+
+def _car_answer(speech: str | None, confidence: float | None, digits: str | None,
+                vocabulary: Vocabulary | None) -> Understanding:
+    """"What car is it?" (issue 15): commands as at any question; a key of the keypad
+    list, or anything else said, is `car`, with the words (or the key) in `heard`. Which
+    car that is, if any, the engine reads with ivr.call.vehicles (it holds the cars' file)."""
+    keys = "".join((digits or "").split())
+    if keys:
+        if len(set(keys)) != 1:
+            return Understanding("unclear", True, keys)
+        key = keys[0]
+        return Understanding(_GLOBAL_KEYS.get(key) or _SWITCH_KEYS.get(key) or "car", True, key)
+    got = understand(speech, confidence, None, "any", vocabulary)
+    if got.intent in _CAR_COMMANDS or got.intent.startswith("language_"):
+        return got
+    return Understanding("car", got.certain, got.heard, got.car, got.adapter)
+
+
 @lru_cache(maxsize=64)
-def hints(expecting: str, language: str = "en-US", vocabulary: Vocabulary | None = None) -> tuple[str, ...]:
+def hints(expecting: str, vocabulary: Vocabulary | None = None) -> tuple[str, ...]:
     """Speech hints for a question: its expected words plus the global commands
     (short phrases, e.g. 'still stuck', 'came out', 'agent', 'repeat', 'wait', 'CHAdeMO', 'J1772').
 
     A language with a vocabulary brings its own (`hints:` in its prompts file), else English's.
     Built once per question kind and language (a vocabulary is loaded once):
     every question's webhook asks for them."""
-    vocabulary = _vocabulary_for(language, vocabulary)
+    vocabulary = vocabulary or english()
     return tuple((vocabulary if vocabulary.hints else english()).hints_for(expecting))
-
-
-def _vocabulary_for(language: str, vocabulary: Vocabulary | None) -> Vocabulary:
-    """The vocabulary given, unless there is none or the call is in English: English's."""
-    if vocabulary is None or (_english(language) and not _english(vocabulary.language)):
-        return english()
-    return vocabulary
-
-
-def _english(language: str) -> bool:
-    return language.lower().startswith("en")
 
 

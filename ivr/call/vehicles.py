@@ -12,6 +12,8 @@ Pure: no Flask, no database, no network. Loaded once with the flow (ivr/content.
   after the recogniser's spellings are folded ("Ioniq5", "Mach-E", "I D four", "modelo
   tres"). The best name wins only when it is close enough, belongs to one entry, and no
   car without an entry is as close and as long.
+- ``from_keys`` reads the keypad list (`keypad:`, "other" last); ``answer_for`` is the car
+  question's answer (known, no_release, unknown); ``label`` the short name a call carries.
 - ``tips_for(entry, connector, charging_stopped)`` gives the prompt keys to say, in the
   order that is safe; the manual release only when ``charging_stopped`` is True.
 """
@@ -43,6 +45,12 @@ MAX_WORDS = 40
 COMMON_KEYS = ("ask", "ask_short", "unknown", "hand_first", "release_see_manual",
                "release_follow_manual", "no_release_offer", "pull_plug")
 RELEASE_PLACES_WITHOUT_STEPS = ("none", "see_owners_manual")
+#: The keypad's "other" (`keypad:` in the file): a car with no key of its own.
+OTHER = "other"
+#: Keys the keypad list may use: 0, 9, * and # answer every question (agent, Spanish...).
+KEYPAD_DIGITS = "12345678"
+#: How a car may travel in the call's URL and records (ivr/call/engine.py's CAR_NAME).
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .'-]{0,39}")
 
 _ENTRY_KEYS = {"id", "make", "model", "heard_as", "connectors", "lock", "tips", "dont", "manual_release"}
 _LOCK_KEYS = {"relock_seconds", "port_lock_setting", "scheduled_charging"}
@@ -151,6 +159,7 @@ class Vehicles:
     hand_first_seconds: int = 30
     lines: Mapping[str, int] = field(default_factory=dict)
     _names: tuple[tuple[str, str, str | None], ...] = ()  # (normalised name, compact form, entry id or None)
+    keypad: Mapping[str, str] = field(default_factory=dict)   # digit -> entry id, or OTHER
 
     def prompt_keys(self) -> frozenset[str]:
         """Every prompt key this file makes the bot say: lint counts them as used."""
@@ -255,6 +264,84 @@ def match(vehicles: Vehicles, spoken: str | None) -> Entry | _Unknown:
     return vehicles.entries[entry_id]
 
 
+def names_another_car(vehicles: Vehicles, spoken: str | None) -> bool:
+    """Whether the words name a car we have no entry for (`not_ours`: "Chevy Volt", a make
+    alone): at "What car is it?" that is an answer ("unknown"), not a mumble to ask again."""
+    words = normalise(spoken or "").split()[:MAX_WORDS]
+    return bool(words) and any(
+        _closeness(words, name, compact)[0] >= (100 if len(compact) <= SHORT else THRESHOLD)
+        for name, compact, entry_id in vehicles._names if entry_id is None)
+
+
+def from_keys(vehicles: Vehicles, digit: str) -> Entry | _Unknown | None:
+    """The car a key on the keypad list stands for; UNKNOWN for "other"; None for a key
+    the list does not have (asked again)."""
+    entry_id = vehicles.keypad.get(digit)
+    if entry_id is None:
+        return None
+    return vehicles.entries.get(entry_id, UNKNOWN)
+
+
+def answer_for(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None = None) -> str:
+    """The car question's answer (ivr.call.flow.CAR_ANSWERS): `tips` to try before its
+    release, else `release` (its manual release alone), `no_release` (a car without one:
+    told so and offered a person), `unknown` (no notes: its owner's manual)."""
+    if not isinstance(entry, Entry):
+        return "unknown"
+    if before_release(vehicles, entry, connector):
+        return "tips"
+    return "no_release" if has_no_release(entry) else "release"
+
+
+def has_no_release(entry: Entry | _Unknown) -> bool:
+    """A car whose maker gives no manual release (the Bolt): told so, and offered a person."""
+    return isinstance(entry, Entry) and entry.release is not None and not entry.release.exists
+
+
+def before_release(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None) -> tuple[str, ...]:
+    """The tips to try first (settings, hand on the handle, unlock tips, don'ts): one
+    "did it come out?" before the car's manual release is even mentioned."""
+    release = set(release_part(vehicles, entry, connector, True))
+    return tuple(k for k in tips_for(vehicles, entry, connector, True) if k not in release)
+
+
+def release_part(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None,
+                 charging_stopped: bool) -> tuple[str, ...]:
+    """The car's manual release (where, its steps), or that it has none and the offer of a
+    person; nothing until charging has stopped; the owner's manual for an unknown car."""
+    if not isinstance(entry, Entry):
+        return tips_for(vehicles, entry, connector, charging_stopped)
+    release = entry.release
+    if not charging_stopped or release is None or connector in STATION_SIDE:
+        return ()
+    keys = set(tips_for(vehicles, entry, connector, True)) - set(tips_for(vehicles, entry, connector, False))
+    return tuple(k for k in tips_for(vehicles, entry, connector, True) if k in keys)
+
+
+def label(vehicles: Vehicles, entry: Entry, said: str | None = None) -> str:
+    """A short name for the call's URL, the records and the whisper, that reads back as
+    the same entry: what the caller said ("Tesla Model Y") if it does, else the make and
+    model ("Nissan Leaf"), the make ("Tesla"), or the make and first model."""
+    first = f"{entry.make} {entry.model.split(',')[0].strip()}"
+    for name in (said, entry.name, entry.make, first):
+        if name and LABEL.fullmatch(name) and match(vehicles, name) is entry:
+            return name
+    return first[:40]
+
+
+def record_of(vehicles: Vehicles | None, name: str | None) -> tuple[str, str | None] | None:
+    """The (make, model) a call records for the car it carries: ("Nissan", "Leaf"); for a
+    car without notes ("Polestar 2", "other"), ("unknown", the name heard or None); None
+    while no car was named."""
+    if not name:
+        return None
+    entry = match(vehicles, name) if vehicles is not None else UNKNOWN
+    if not isinstance(entry, Entry):
+        return (UNKNOWN.name, None if name == UNKNOWN.name else name)
+    model = name[len(entry.make):].strip() if name.lower().startswith(entry.make.lower()) else ""
+    return (entry.make, model or entry.model)
+
+
 # ---------------------------------------------------------------------------------------
 # What to say
 
@@ -289,7 +376,7 @@ def tips_for(vehicles: Vehicles, entry: Entry | _Unknown, connector: str | None,
     if charging_stopped and release is not None and release.where.applies_to(connector):
         if not release.exists:
             keys += [k for k in (release.where.key, vehicles.common["no_release_offer"]) if k]
-        elif release.when == CHARGING_STOPPED:
+        elif release.when == CHARGING_STOPPED or release.where.value == "see_owners_manual":
             keys.append(release.where.key or vehicles.common["release_see_manual"])
             keys += [f.key for f in release.steps if f.key and f.applies_to(connector)]
     return tuple(dict.fromkeys(k for k in keys if k))
@@ -307,7 +394,7 @@ def release_needs_tool(entry: Entry | _Unknown) -> str | None:
 def parse(data: Any, path: str) -> Vehicles:
     if not isinstance(data, LineDict):
         raise SourceError(path, 1, "a vehicles file is a mapping with `sources`, `common` and `vehicles`")
-    unknown = set(data) - {"sources", "common", "vehicles", "not_ours", "hand_first_seconds"}
+    unknown = set(data) - {"sources", "common", "vehicles", "not_ours", "hand_first_seconds", "keypad"}
     if unknown:
         key = sorted(unknown)[0]
         raise SourceError(path, data.line_of(key), f"unknown key {key!r}")
@@ -333,8 +420,11 @@ def parse(data: Any, path: str) -> Vehicles:
     not_ours = data.get("not_ours") or []
     if not isinstance(not_ours, list) or not all(isinstance(n, str) and n.strip() for n in not_ours):
         raise SourceError(path, data.line_of("not_ours"), "`not_ours` must list names of cars without an entry")
+    keypad = data.get("keypad") or {}
+    if not isinstance(keypad, dict) or not all(isinstance(v, str) for v in keypad.values()):
+        raise SourceError(path, data.line_of("keypad"), "`keypad` maps keys (1 to 8) to vehicle ids, or `other`")
     return Vehicles(path, entries, dict(common), tuple(not_ours), seconds, dict(data.key_lines),
-                    _names(entries, not_ours))
+                    _names(entries, not_ours), keypad={str(k): v for k, v in keypad.items()})
 
 
 def _empty() -> LineDict:
@@ -452,6 +542,20 @@ def problems(vehicles: Vehicles, catalogs: Mapping[str, Any]) -> list[tuple[str,
         for language, catalog in sorted(catalogs.items()):
             if key not in catalog:
                 add(vehicles.lines.get("common", 1), f"common.{use}: prompt {key!r} is missing in {language} ({catalog.path})")
+    keypad_line = vehicles.lines.get("keypad", 1)
+    for digit, entry_id in vehicles.keypad.items():
+        if len(digit) != 1 or digit not in KEYPAD_DIGITS:
+            add(keypad_line, f"keypad: {digit!r} is not a key the list may use ({', '.join(KEYPAD_DIGITS)}; "
+                "0, 9, * and # answer every question)")
+        if entry_id != OTHER and entry_id not in vehicles.entries:
+            add(keypad_line, f"keypad: {digit}: no vehicle {entry_id!r} (or `{OTHER}`)")
+    if vehicles.keypad and OTHER not in vehicles.keypad.values():
+        add(keypad_line, f"keypad: the list needs a key for `{OTHER}`")
+    for language, catalog in sorted(catalogs.items()):   # the list read out names every key
+        if vehicles.keypad and "keys_car" in catalog:
+            read = set(re.findall(r"\d", catalog.text("keys_car")))
+            for digit in sorted(set(vehicles.keypad) - read):
+                add(keypad_line, f"keypad: key {digit} is not read out in keys_car ({language}, {catalog.path})")
     for entry in vehicles.entries.values():
         at = f"vehicle {entry.id!r}"
         facts = list(entry.facts())

@@ -134,5 +134,5 @@ def load(flows_dir: Path, prompts_dir: Path, flow_name: str = DEFAULT_FLOW,
         raise ContentError(problems)
     understanding.use_english(english)
     understanding.use_switch_keys({c.switch_key: c.language for c in catalogs.values() if c.switch_key})
-    return Content(flow, catalogs, Engine(flow, catalogs, default_language), default_language, escalation,
+    return Content(flow, catalogs, Engine(flow, catalogs, default_language, vehicles), default_language, escalation,
                    vehicles)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ivr.call import station, station_policy
 from ivr.call import vehicles as vehicles_module
-from ivr.call.flow import ANSWERS, Flow
+from ivr.call.flow import ANSWERS, CHARGING_STOPPED_NODE, Flow
 from ivr.language.prompts import SYSTEM_KEYS, Catalog
 
 REQUIRED_GLOBALS = ("hazard", "agent")
@@ -47,6 +47,7 @@ def check(flow: Flow, catalogs: Mapping[str, Catalog], vehicles=None) -> list[Pr
     problems += _say_loops(flow)
     problems += _unanswered(flow)
     problems += _station_point(flow)
+    problems += _car_nodes(flow)
     problems += _prompts(flow, catalogs, vehicles.prompt_keys() if vehicles else frozenset())
     if vehicles is not None:
         problems += [Problem(*p) for p in vehicles_module.problems(vehicles, catalogs)]
@@ -163,13 +164,47 @@ def _unanswered(flow: Flow) -> Iterable[Problem]:
         if not node.unanswered:
             continue
         target = flow[node.unanswered]
-        if target.kind != "ask":
-            yield _problem(flow, node.id, f"unanswered leads to {target.id!r}, which is not a question")
+        if target.kind not in ("ask", "branch"):   # a branch picks a question ("What car is it?", or its tips)
+            yield _problem(flow, node.id, f"unanswered leads to {target.id!r}, which is not a question or a branch")
         if target.id not in outside:
             yield _problem(flow, node.id, f"unanswered leads to {target.id!r}, which only a hazard call reaches")
         if node.id in after_hazard or node.id == flow.globals.get("agent"):
             yield _problem(flow, node.id, "unanswered on a hand-off a hazard call can reach (or the agent command's): "
                            "a call that reported a hazard must never go back to the steps")
+
+
+def _car_nodes(flow: Flow) -> Iterable[Problem]:
+    """"What car is it?" (issue 15): its question, a branch on `car` and `tips: car` nodes are
+    never reached after a hazard, nor from a connector question's `chademo` (the lock is the
+    station's: no car's tip frees it); the tips only after `confirm_stopped` (the car's manual
+    release is said only once charging has stopped)."""
+    car_nodes = {n.id for n in flow.nodes.values() if n.expect == "car" or n.tips or n.branch in ("car", "car_release")}
+    if not car_nodes:
+        return
+    hazard = flow.hazard_nodes if "hazard" in flow.globals else frozenset()
+    for node_id in sorted(car_nodes & hazard):
+        yield _problem(flow, node_id, "the car's question or tips can be reached after a hazard")
+    for node in flow.nodes.values():
+        if node.expect == "connector" and "chademo" in node.on:
+            for node_id in sorted(car_nodes & flow.reachable([node.on["chademo"]])):
+                yield _problem(flow, node_id, f"reached from {node.id!r}'s chademo answer: a station-side lock "
+                               "gets no car's tips")
+    tips = {n.id for n in flow.nodes.values() if n.tips}
+    if tips and (CHARGING_STOPPED_NODE not in flow or flow[CHARGING_STOPPED_NODE].expect != "yes_no"):
+        yield Problem(flow.path, 1, f"`tips: car` needs the yes/no question {CHARGING_STOPPED_NODE!r} "
+                      "(its yes: charging has stopped) before it")
+        return
+    seen: set[str] = set()
+    todo = [flow.start, *(t for c, t in flow.globals.items() if c not in ("hazard", "damage"))]
+    while todo:
+        node_id = todo.pop()
+        if node_id in seen or node_id not in flow or node_id == CHARGING_STOPPED_NODE:
+            continue
+        seen.add(node_id)
+        todo.extend(flow[node_id].targets().values())
+    for node_id in sorted(tips & seen):
+        yield _problem(flow, node_id, f"`tips: car` can be reached without passing {CHARGING_STOPPED_NODE!r}: "
+                       "a car's manual release is only for once charging has stopped")
 
 
 def _station_point(flow: Flow) -> Iterable[Problem]:

@@ -53,7 +53,7 @@ SYSTEM_KEYS = (
     "roadside", "hot_check", "car_noted",
     "welcome_back", "resume_where", "resume_where_unknown", "resume_offer", "resume_fresh",
     "whisper", "whisper_accept", "whisper_steps_none", "whisper_language",
-    "whisper_hazard_fire", "whisper_hazard_damage", "whisper_connector", "whisper_car",
+    "whisper_hazard_fire", "whisper_hazard_damage", "whisper_connector", "whisper_car", "whisper_car_unknown",
     "whisper_last", "whisper_asked_at", "whisper_count",
     "whisper_result_still_stuck", "whisper_result_released", "whisper_last_check",
     *(f"whisper_fact_{fact}" for fact in FACTS),

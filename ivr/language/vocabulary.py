@@ -92,7 +92,7 @@ MAPPINGS = {
     "misheard_start": "what the recogniser writes at the start of an answer -> the word meant ('know': no)",
     "contractions": "written contraction -> words ('won't': will not; '*n't': '* not' for any word)",
 }
-HINT_GROUPS = ("yes_no", "released", "connector", "any", "all_questions")
+HINT_GROUPS = ("yes_no", "released", "connector", "car", "any", "all_questions")
 
 
 def fold(text: str) -> str:

@@ -76,6 +76,8 @@ calls = Table(
     Column("duration_s", Integer),
     Column("hazard", String(8)),        # "fire" or "damage" once reported: never cleared
     Column("last_state", String(1000)),  # the engine's state after the last turn, to resume a dropped call
+    Column("car_make", String(32)),     # "Nissan", or "unknown" (migration 0006, issue 15)
+    Column("car_model", String(64)),    # "Leaf", or the name heard for a car without notes
     Column("path", String(1000)),        # the steps reached, "connector.ccs_button...": the console's funnel
     Index("ix_calls_started_at", "started_at"),
     Index("ix_calls_from_started", "from_number", "started_at"),
@@ -417,6 +419,7 @@ def _insert_for(dialect: str, table: Table):
 _MOVE_CALL = ("last_node = COALESCE(:last_node, last_node), language = COALESCE(:language, language),"
               " connector = COALESCE(:connector, connector), outcome = COALESCE(:outcome, outcome),"
               " hazard = COALESCE(:hazard, hazard), last_state = COALESCE(:last_state, last_state),"
+              " car_make = COALESCE(:car_make, car_make), car_model = COALESCE(:car_model, car_model),"
               " path = CASE WHEN CAST(:last_node AS VARCHAR) IS NULL THEN path"
               " WHEN last_node = CAST(:last_node AS VARCHAR) THEN path"
               " WHEN path IS NULL THEN CAST(:last_node AS VARCHAR)"
@@ -632,7 +635,8 @@ class Recorder:
     def turn(self, call_sid: str, request_key: str, *, node: str | None, speech: str | None,
              digits: str | None, confidence: float | None, intent: str | None, action: str,
              next_node: str | None, language: str | None = None, connector: str | None = None,
-             outcome: str | None = None, hazard: str | None = None, state: str | None = None) -> None:
+             outcome: str | None = None, hazard: str | None = None, state: str | None = None,
+             car: tuple[str, str | None] | None = None) -> None:
         plain = self.plain
 
         def write(cursor, ensure_call: bool):
@@ -645,7 +649,8 @@ class Recorder:
                     "next_node": next_node}
             changes = {"last_node": next_node or None, "language": language or None,
                        "connector": connector or None, "outcome": outcome or None,
-                       "hazard": hazard or None, "last_state": (state or None) and state[:1000]}
+                       "hazard": hazard or None, "last_state": (state or None) and state[:1000],
+                       "car_make": car[0][:32] if car else None, "car_model": car[1][:64] if car and car[1] else None}
             if plain.pyformat:   # PostgreSQL: both in one statement, one round trip
                 plain.execute(cursor, "add_turn_and_move_call",
                               {**turn, **changes, "sid": call_sid, "move": any(changes.values())})
@@ -896,7 +901,8 @@ def load_calls(engine: Engine, since: datetime | None = None) -> list[CallRecord
         started_at=_utc(row["started_at"]), ended_at=_utc(row["ended_at"]), language=row["language"],
         connector=row["connector"], station_id=row["station_id"], outcome=row["outcome"],
         last_node=row["last_node"], status=row["status"], duration_s=row["duration_s"],
-        turns=tuple(by_call.get(row["call_sid"], ()))) for row in rows]
+        turns=tuple(by_call.get(row["call_sid"], ())), car_make=row["car_make"], car_model=row["car_model"])
+        for row in rows]
 
 
 def purge(engine: Engine, older_than_days: int, at: datetime | None = None) -> int:

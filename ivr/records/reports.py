@@ -48,6 +48,8 @@ class CallRecord:
     status: str | None
     duration_s: int | None
     turns: tuple[Turn, ...] = ()
+    car_make: str | None = None     # "Nissan", "unknown", or None: no car named (issue 15)
+    car_model: str | None = None
 
 
 def steps(call: CallRecord) -> list[str]:
@@ -221,4 +223,37 @@ def report_text(report: dict) -> str:
     for title, items in sections:
         lines.append(f"{title}:")
         lines.extend(f"  {key}: {value}" for key, value in items.items()) if items else lines.append("  -")
+    return "\n".join(lines) + "\n"
+
+
+# -- per car (issue 15) ------------------------------------------------------------
+
+def by_car(calls: list[CallRecord]) -> dict[str, dict]:
+    """Per make ("unknown" for a car without notes, "other" or "I don't know"; calls where
+    no car was named are left out): calls, releases, and the step that freed the plug, so
+    an operator sees which cars their stations struggle with."""
+    made: dict[str, list[CallRecord]] = defaultdict(list)
+    for call in calls:
+        if call.car_make:
+            made[call.car_make].append(call)
+    section = {}
+    for make, group in sorted(made.items(), key=lambda item: (-len(item[1]), item[0])):
+        released = [call for call in group if call.outcome == "released"]
+        freed_at = Counter(turn.node for turn in map(release_turn, released) if turn is not None)
+        models = Counter(call.car_model for call in group if call.car_model)
+        section[make] = {"calls": len(group), "released": len(released),
+                         "released_share": _share(len(released), len(group)),
+                         "freed_at_step": _ranked(freed_at), "models": _ranked(models)}
+    return section
+
+
+def by_car_text(section: dict[str, dict]) -> str:
+    """`ivr report`'s per-make lines: "Nissan: 4 calls, 3 released (75%), freed at car_tips 2"."""
+    lines = ["by car make:"]
+    for make, v in section.items():
+        freed = ", ".join(f"{step} {n}" for step, n in v["freed_at_step"].items())
+        lines.append(f"  {make}: {v['calls']} calls, {v['released']} released ({_percent(v['released_share'])})"
+                     + (f", freed at {freed}" if freed else ""))
+    if not section:
+        lines.append("  -")
     return "\n".join(lines) + "\n"

@@ -224,9 +224,11 @@ def report(since, as_json: bool) -> None:
     records = db.load_calls(engine, _utc(since))
     stations = station_report.station_report(engine, _utc(since))   # the station back end's part (issue 14)
     if as_json:  # json.dumps escapes control characters itself
-        click.echo(json.dumps({**reports.summarize(records), "station_back_end": stations}, indent=2))
+        click.echo(json.dumps({**reports.summarize(records), "by_car": reports.by_car(records),
+                               "station_back_end": stations}, indent=2))
     else:
-        click.echo(reports.report_text(reports.summarize(_for_terminal(records))), nl=False)
+        shown = _for_terminal(records)
+        click.echo(reports.report_text(reports.summarize(shown)) + reports.by_car_text(reports.by_car(shown)), nl=False)
         click.echo(station_report.report_text(stations), nl=False)
 
 

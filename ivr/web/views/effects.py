@@ -67,7 +67,7 @@ def _turn(turn: out.RecordTurn) -> None:
         speech=(turn.speech or form.get("SpeechResult")) if turn.answer else None,
         digits=form.get("Digits") if turn.answer else None, confidence=confidence() if turn.answer else None,
         intent=turn.intent, action=turn.action, next_node=turn.next_node, language=turn.language,
-        connector=turn.connector, outcome=turn.outcome, hazard=turn.hazard,
+        connector=turn.connector, outcome=turn.outcome, hazard=turn.hazard, car=turn.car,
         state=urlencode(turn.state) if turn.state is not None else None)
 
 

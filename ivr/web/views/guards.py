@@ -9,6 +9,7 @@ import logging
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ivr.basics import phone
 from ivr.records import deadline
 from ivr.web import twiml
 from ivr.web.security import is_from_twilio, public_url
@@ -82,12 +83,25 @@ def apology_transfer(lang: str | None):
         voice = voice_for(lang)
         catalog = services().content.catalogs[voice.language]
         apology, no_agent = catalog.text("apology_transfer"), catalog.text("transfer_no_agent")
+        after = _still_stuck(catalog)
     except Exception:
         voice, apology, no_agent = twiml.Voice("Polly.Joanna-Neural", "en-US"), FALLBACK_APOLOGY, FALLBACK_NO_AGENT
+        after = FALLBACK_NO_AGENT
     if not settings.agent_number:
         return twiml.goodbye([apology, no_agent], voice)
     response = twiml.VoiceResponse()
     twiml.speak(response, [apology], voice)
     dial = response.dial(timeout=settings.dial_timeout, answer_on_bridge=True, caller_id=settings.caller_id)
     dial.number(settings.agent_number)
+    # A Dial with no action goes on to the next verb when it ends: if nobody answered,
+    # the caller is not left with silence and a hang-up, but hears where help is.
+    twiml.speak(response, [after], voice)
     return response
+
+
+def _still_stuck(catalog) -> str:
+    """The support number read aloud (or 'on the station'), as the hand-off chain ends."""
+    number = services().content.escalation.support_number or services().settings.support_number
+    if number:
+        return catalog.text("goodbye_support", number=phone.spoken(number))
+    return catalog.text("goodbye_support_station")

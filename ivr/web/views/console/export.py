@@ -18,7 +18,7 @@ from ivr.web.views.console import common, gate, words
 
 bp = gate.protect(Blueprint("console_export", __name__, url_prefix="/dashboard"))
 COLUMNS = ("call_sid", "started_at", "ended_at", "caller", "station_id", "connector", "language", "outcome",
-           "outcome_words", "last_step", "duration_s", "hazard")
+           "outcome_words", "last_step", "duration_s", "hazard", "car_make", "car_model")
 
 
 def _rows() -> Iterator[dict]:

@@ -1,7 +1,8 @@
 """The console's filters, read from the URL (so a view can be shared) and written back.
 
 ?since=YYYY-MM-DD (or `all`), ?until=YYYY-MM-DD (inclusive), ?station, ?connector,
-?outcome, ?language. A value that cannot be right is dropped with a note, never a 500.
+?outcome, ?language, ?car (a make as recorded, `unknown`, or `-` for calls that
+named no car). A value that cannot be right is dropped with a note, never a 500.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ivr.records.console import Filters
 
 DEFAULT_DAYS = 30
 VALUE = re.compile(r"[A-Za-z0-9*_.:+ -]{1,40}")
-FIELDS = ("since", "until", "station", "connector", "outcome", "language")
+FIELDS = ("since", "until", "station", "connector", "outcome", "language", "car")
 
 
 def _date(raw: str) -> datetime | None:
@@ -45,7 +46,7 @@ def read(args: Mapping[str, str], now: datetime | None = None) -> tuple[Filters,
         else:
             until += timedelta(days=1)
     values = {}
-    for name in ("station", "connector", "outcome", "language"):
+    for name in ("station", "connector", "outcome", "language", "car"):
         raw = (args.get(name) or "").strip()
         if raw and not VALUE.fullmatch(raw):
             problems.append(f"the {name} filter was not understood and is ignored.")

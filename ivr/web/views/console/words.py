@@ -32,6 +32,11 @@ END_WORDS = {
     "es": {"agent": "Pasó a una persona", "released": "Conector fuera", "hazard": "Consejo de seguridad",
            "goodbye": "Despedida"},
 }
+# The car as recorded (issue 15): a make, "unknown" (no notes, "other", "I don't know"), or none named.
+CAR_WORDS = {
+    "en": {"unknown": "Unknown car", None: "No car named", "no_model": "model not said"},
+    "es": {"unknown": "Coche desconocido", None: "Ningún coche", "no_model": "modelo no dicho"},
+}
 CONNECTOR_WORDS = {"ccs": "CCS", "chademo": "CHAdeMO", "j1772": "J1772", "tesla": "Tesla/NACS",
                    "unsure": "Not sure", None: "-"}
 
@@ -70,3 +75,12 @@ def outcome_words(catalog: Catalog, outcome: str | None) -> str:
 
 def connector_words(connector: str | None) -> str:
     return CONNECTOR_WORDS.get(connector, humanise(connector or "-"))
+
+
+def car_words(catalog: Catalog, make: str | None) -> str:
+    """A make as recorded, for people: "Nissan" stays "Nissan"; "unknown" says what it covers."""
+    return CAR_WORDS[_lang(catalog)].get(make, make or "-") if make in (None, "unknown") else str(make)
+
+
+def model_words(catalog: Catalog, model: str | None) -> str:
+    return model or CAR_WORDS[_lang(catalog)]["no_model"]

@@ -8,16 +8,15 @@ language, station, hazard), so the figures and the stations table read the index
 alone, never the wide rows; the station with the start (a station's calls, newest
 first); the turn's action (what was not understood).
 
-Revision ID: 0008
-Revises: 0005  (0006 and 0007 are being written beside this one: when they are
-merged, this one revises 0007)
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
