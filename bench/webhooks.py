@@ -64,6 +64,7 @@ ANSWERS = {
     "ccs_button": [{"SpeechResult": "it's rigid", "Confidence": "0.82"}],
     "confirm_stopped": [{"Digits": "1"}],
     "manual_release": [{"SpeechResult": "still stuck", "Confidence": "0.90"}],
+    "car_question": [{"SpeechResult": "a Hyundai Kona", "Confidence": "0.88"}],
 }
 
 
