@@ -1,4 +1,6 @@
-"""Calls and turns on DATABASE_URL, through SQLAlchemy Core; the schema through Alembic.
+"""Calls and turns on DATABASE_URL: the schema through Alembic, reads through SQLAlchemy
+Core, and the webhooks' writes as plain SQL through the driver's own connection (one
+transaction per write, issue 16).
 
 Recording must never slow or break a call: every write here is best effort,
 logged on failure and never raised into the webhook. A webhook that Twilio
