@@ -6,19 +6,15 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import os
-import shutil
-import threading
 
 import pytest
+from browser import chromium, serve
 from conftest import ROOT, TOKEN
 from test_console import AUTH, PASSWORD, keypad
-from werkzeug.serving import make_server
 
 from ivr.app import create_app
 from ivr.tools.simulator import Call
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SHOTS = ROOT / "test-output"
 WIDTHS = {"desktop": (1280, 1000), "phone": (390, 844)}
 
@@ -39,36 +35,12 @@ def app(env):
 
 @pytest.fixture
 def server(app):
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(5)
+    yield from serve(app)
 
 
 @pytest.fixture
 def browser():
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        reason = "Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; .ci/run installs them")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                 "--disable-dev-shm-usage", "--window-size=1280,1000"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": AUTH})
-    yield driver
-    driver.quit()
+    yield from chromium(1000, AUTH)
 
 
 def wait(browser, condition, seconds=15):
@@ -179,11 +151,9 @@ def test_cars_rank_and_link_to_their_calls(env, browser):
         call = Caller(client, f"CA{n:032x}").to_car_question(connector)
         for said in (car, *then):
             call.say(said)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
+    running = serve(app)
+    server = next(running)
     try:
-        server = f"http://127.0.0.1:{http.server_port}"
         browser.get(server + "/dashboard")
         browser.find_element("link text", "Cars").click()
         wait(browser, lambda d: "/dashboard/cars" in d.current_url)
@@ -200,6 +170,5 @@ def test_cars_rank_and_link_to_their_calls(env, browser):
         assert browser.find_element("name", "car").get_attribute("value") == "Nissan"   # kept in the filters
         no_errors(browser)
     finally:
-        http.shutdown()
-        thread.join(5)
+        next(running, None)   # shuts the server down
         app.extensions["ivr"].recorder.engine.dispose()

@@ -2,18 +2,14 @@
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-import threading
 
 import pytest
+from browser import chromium, serve
 from conftest import ROOT
-from werkzeug.serving import make_server
 
 from ivr.app import create_app
 
 PASSWORD = "correct horse battery staple"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 def basic(user: str, password: str) -> dict:
@@ -93,34 +89,12 @@ def test_plotly_is_served_from_the_package(dashboard_app):
 
 @pytest.fixture
 def server(with_calls):
-    http = make_server("127.0.0.1", 0, with_calls, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(5)
+    yield from serve(with_calls)
 
 
 @pytest.fixture
 def browser():
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        reason = "Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; .ci/run installs them")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--window-size=1280,1800"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
+    yield from chromium(1800)
 
 
 def test_dashboard_renders_its_charts_in_chromium(server, browser):

@@ -17,6 +17,14 @@ The keys, each parsed in one place:
   cb     the call-back number being confirmed, E.164 without its +
   leg    which dial ended: 1 the agent line, 2 the second agent
   empty  1: the voicemail's Record ended with nothing recorded
+  ev     the identified charger (issue 14): `<location id>~<evse uid>`; the line acts on no other
+  el     its label, as the whisper says it (physical_reference or evse_id)
+  sr     the last station command's result, for the whisper: stop-ok, unlock-failed, ...
+  rd     the session questions whose station status was read (their indexes, once each)
+  cmd    the station command being waited on (its id); `wf` what for: s stop, u unlock, h hazard stop
+  ws     when it was sent (epoch seconds); `wt` the listening turns so far
+  uc     the connector the agent may unlock (the whisper's offer); `ua` 1: automatic unlock asked
+  ec     a charger of the site read back, waiting for yes or no (`<location id>~<evse uid>`, with `el`)
 """
 from __future__ import annotations
 
@@ -35,6 +43,101 @@ ChainName = Literal["f", "a", "r"]
 CHAINS: dict[str, str] = {"f": "fallback", "a": "after_hours", "r": "released"}
 CallbackStep = Literal["confirm", "enter"]
 PLACE_KEYS = ("ch", "at", "done", "ot", "sc", "step", "cb", "leg", "empty")   # beside CallState's own
+STATION_KEYS = ("ev", "el", "sr", "rd", "cmd", "wf", "ws", "wt", "uc", "ua", "ec")
+Waiting = Literal["s", "u", "h"]
+_OCPI_ID = r"[A-Za-z0-9][A-Za-z0-9._*:-]{0,35}"   # OCPI CiString(36) ids as CPOs write them
+_EVSE_REF = re.compile(rf"({_OCPI_ID})~({_OCPI_ID})")
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 *._:-]{0,47}")
+_COMMAND_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_RESULT = re.compile(r"(stop|unlock)-(ok|pending|rejected|unknown_session|not_supported|failed|timeout|down)")
+
+
+@dataclass(frozen=True)
+class StationPlace:
+    """The station in the call (issue 14): the charger the line may act on, the last
+    command's result, and the command being waited on. `carried()` is what every
+    later webhook keeps; the wait's keys belong to the wait's own webhooks."""
+
+    location_id: str | None = None      # ev, with evse_uid: the identified EVSE
+    evse_uid: str | None = None
+    label: str | None = None            # el
+    result: str | None = None           # sr: "stop-ok"
+    read: str = ""                      # rd: indexes of the session questions read
+    command_id: str | None = None       # cmd
+    waiting: Waiting | None = None      # wf
+    sent_at: int | None = None          # ws
+    turn: int = 0                       # wt
+    unlock_connector: str | None = None  # uc
+    hold_asked: bool = False            # ua
+    candidate: str | None = None        # ec: "<location id>~<evse uid>" read back, not yet confirmed
+
+    @property
+    def identified(self) -> bool:
+        return bool(self.location_id and self.evse_uid)
+
+    def carried(self) -> StationPlace:
+        """What the next, unrelated webhook keeps: the EVSE, the result, the reads, the offer."""
+        return StationPlace(self.location_id, self.evse_uid, self.label, self.result, self.read,
+                            unlock_connector=self.unlock_connector, hold_asked=self.hold_asked)
+
+    def to_params(self) -> dict[str, str]:
+        params: dict[str, str] = {}
+        if self.identified:
+            params["ev"] = f"{self.location_id}~{self.evse_uid}"
+        for key, value in (("el", self.label), ("sr", self.result), ("rd", self.read), ("cmd", self.command_id),
+                           ("wf", self.waiting), ("uc", self.unlock_connector)):
+            if value:
+                params[key] = value
+        if self.sent_at is not None:
+            params["ws"] = str(self.sent_at)
+        if self.turn:
+            params["wt"] = str(self.turn)
+        if self.hold_asked:
+            params["ua"] = "1"
+        if self.candidate:
+            params["ec"] = self.candidate
+        return params
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> StationPlace:
+        """Strict: any malformed station key is BadState."""
+        location_id = evse_uid = None
+        if params.get("ev"):
+            match = _EVSE_REF.fullmatch(params["ev"])
+            if match is None:
+                raise BadState("bad EVSE")
+            location_id, evse_uid = match.groups()
+        label = params.get("el") or None
+        if label is not None and not _LABEL.fullmatch(label):
+            raise BadState("bad EVSE label")
+        result = params.get("sr") or None
+        if result is not None and not _RESULT.fullmatch(result):
+            raise BadState("bad station result")
+        read = params.get("rd", "")
+        if not re.fullmatch(r"[0-9]{0,3}", read):
+            raise BadState("bad station reads")
+        command_id = params.get("cmd") or None
+        if command_id is not None and not _COMMAND_ID.fullmatch(command_id):
+            raise BadState("bad station command")
+        waiting = params.get("wf") or None
+        if waiting not in (None, "s", "u", "h"):
+            raise BadState("bad station wait")
+        if (command_id is None) != (waiting is None) or (command_id is not None and location_id is None):
+            raise BadState("a station wait needs its command and its EVSE")
+        unlock = params.get("uc") or None
+        if unlock is not None and not re.fullmatch(_OCPI_ID, unlock):
+            raise BadState("bad connector to unlock")
+        hold = params.get("ua", "")
+        if hold not in ("", "1"):
+            raise BadState("bad hold flag")
+        if (unlock is not None or hold) and location_id is None:
+            raise BadState("an unlock needs its EVSE")
+        candidate = params.get("ec") or None
+        if candidate is not None and (not _EVSE_REF.fullmatch(candidate) or location_id is not None):
+            raise BadState("bad charger read back")
+        return cls(location_id, evse_uid, label, result, read, command_id, cast("Waiting | None", waiting),
+                   _number(params, "ws", r"\d{9,11}"), _count(params, "wt", r"\d{1,2}", 0), unlock, hold == "1",
+                   candidate)
 
 
 @dataclass(frozen=True)
@@ -52,6 +155,7 @@ class Place:
     callback: str | None = None           # cb, in E.164
     leg: int | None = None              # leg: set on a dial's action URL
     empty: bool = False
+    station: StationPlace = StationPlace()   # ev el sr rd cmd wf ws wt uc ua (issue 14)
 
     def links(self, esc: Escalation) -> tuple[str, ...]:
         return esc.chain(CHAINS[self.chain])
@@ -66,7 +170,8 @@ class Place:
 
     def settled(self) -> Place:
         """Without what one webhook was waiting for (the read-back, the call-back step, the leg)."""
-        return replace(self, candidate=None, step=None, callback=None, leg=None, empty=False)
+        return replace(self, candidate=None, step=None, callback=None, leg=None, empty=False,
+                       station=self.station.carried())
 
 
 def encode(place: Place) -> dict[str, str]:
@@ -90,6 +195,7 @@ def encode(place: Place) -> dict[str, str]:
         params["leg"] = str(place.leg)
     if place.empty:
         params["empty"] = "1"
+    params.update(place.station.to_params())
     return params
 
 
@@ -97,8 +203,9 @@ def decode(params: Mapping[str, str], flow: Flow, languages: Iterable[str], *, q
     """The place an action URL names; BadState if any key is malformed. `questions_only`:
     the release flow's answer URL, which always names a question."""
     state = CallState.from_params(params, flow, tuple(languages), questions_only=questions_only)
+    station = StationPlace.from_params(params) if any(key in params for key in STATION_KEYS) else StationPlace()
     if not any(key in params for key in PLACE_KEYS):
-        return Place(state)     # a release-flow URL: nothing more to read (most webhooks)
+        return Place(state, station=station)   # a release-flow URL: nothing more to read (most webhooks)
     chain = params.get("ch", "f")
     if chain not in CHAINS:
         raise BadState(f"unknown chain {chain!r}")
@@ -122,7 +229,7 @@ def decode(params: Mapping[str, str], flow: Flow, languages: Iterable[str], *, q
         raise BadState("bad empty flag")
     return Place(state, chain=cast(ChainName, chain), at=at, done=done,
                  tries=_count(params, "ot", r"\d", 0), candidate=candidate, step=cast("CallbackStep | None", step),
-                 callback=callback, leg=_number(params, "leg", r"[12]"), empty=empty == "1")
+                 callback=callback, leg=_number(params, "leg", r"[12]"), empty=empty == "1", station=station)
 
 
 def _count(params: Mapping[str, str], key: str, pattern: str, default: int) -> int:

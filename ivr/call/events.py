@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-Asked = Literal["step", "station", "offer", "callback"]   # which question the answer is to
+from ivr.call.station_model import CommandState, Evse, Lookup, StationStatus
+
+# which question the answer is to; station_wait, hold and pulled: the station's (issue 14)
+Asked = Literal["step", "station", "offer", "callback", "station_wait", "hold", "pulled", "which"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Arrived:
     station: str | None = None
     over_rate_limit: bool = False
     over_agent_cap: bool = False     # looked up only when over the rate limit
+    lookup: Lookup | None = None     # the station back end's EVSE for `station` (None: no back end)
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,45 @@ class TextResult:
 
 
 @dataclass(frozen=True)
-class StationCommandResult:
-    """What became of a RunStationCommand effect (issue 14: unlock, reset)."""
+class StationFound:
+    """What a FindStation effect found, with what it was for."""
 
-    command: str
-    ok: bool
-    detail: str | None = None
+    lookup: Lookup
+    purpose: str
+    then: Any = None
+    speech: str | None = None
+    digits: str | None = None
+
+
+@dataclass(frozen=True)
+class StationRead:
+    """What a ReadStation effect found: the EVSE from the line's index (None: not known),
+    and its status when asked for. `purpose` and `then` come back as the effect had them."""
+
+    evse: Evse | None
+    status: StationStatus | None
+    purpose: str
+    then: Any = None
+    said: str | None = None
+
+
+@dataclass(frozen=True)
+class StationCommandSent:
+    """What a RunStationCommand effect came to at once (PENDING: the result is to come)."""
+
+    state: CommandState
+    purpose: str                     # s: a stop at a session question, u: an unlock, h: a hazard stop
+    lead: tuple[str, ...] = ()
+    then: Any = None
+
+
+@dataclass(frozen=True)
+class StationCommandResult:
+    """A command as the database has it now (ReadCommand), any worker. `then`: the
+    event to handle after it (a hazard stop's result is read on the next webhook)."""
+
+    state: CommandState
+    then: Any = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +145,7 @@ class WhisperAnswered:
 
 
 Event = (Arrived | Answered | DialEnded | QueueEnded | QueueTick | RecordingEnded | TextResult
-         | StationCommandResult | WhisperAsked | WhisperAnswered)
+         | StationFound | StationRead | StationCommandSent | StationCommandResult | WhisperAsked | WhisperAnswered)
 
 
 @dataclass(frozen=True)
@@ -126,3 +163,4 @@ class Context:
     can_text: bool = False                # an SMS sender is configured
     callback_international: bool = False
     agent_language: str = "en-US"
+    station_backend: bool = False         # a station back end is configured (issue 14): look labels up

@@ -94,6 +94,17 @@ class Whisper:
     lines: tuple[Spoken, ...]
     accept: Place | None
     lang: str
+    unlock: UnlockOffer | None = None     # the agent's 2 unlocks (issue 14): the Gather posts to the unlock key
+
+
+@dataclass(frozen=True)
+class UnlockOffer:
+    """What the agent's 2 unlocks: the line's /station/agent-unlock URL names it."""
+
+    location_id: str
+    evse_uid: str
+    connector_id: str
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,19 +203,67 @@ class RaiseAlert:
     tier: str
     station: str | None
     connector: str | None
+    note: str | None = None     # tier "stop": what the station did after the hazard (issue 14)
+
+
+@dataclass(frozen=True)
+class FindStation:
+    """Look a label (a station ID, a site) up in the line's EVSE index; comes back as an
+    events.StationFound with `purpose`, `then` and the caller's words it was for."""
+
+    label: str
+    purpose: str
+    then: object = None
+    speech: str | None = None
+    digits: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadStation:
+    """Read the identified EVSE from the line's index, and its status from the back end
+    when `status`; comes back as an events.StationRead with `purpose` and `then`."""
+
+    location_id: str
+    evse_uid: str
+    status: bool
+    purpose: str
+    then: object = None
+    said: str | None = None      # what the caller said just before (speech), for the line after the read
 
 
 @dataclass(frozen=True)
 class RunStationCommand:
-    """Ask the station to act (issue 14); its result comes back as an events.StationCommandResult."""
+    """Ask the station to act (issue 14); comes back at once as an events.StationCommandSent
+    (its final result is read later with ReadCommand, by any worker)."""
 
-    command: Literal["unlock", "reset"]
-    station_id: str
-    connector: str | None = None
+    command: Literal["STOP_SESSION", "UNLOCK_CONNECTOR"]
+    location_id: str
+    evse_uid: str
+    purpose: str
+    session_id: str | None = None
+    connector_id: str | None = None
+    lead: tuple[str, ...] = ()
+    then: object = None
+
+
+@dataclass(frozen=True)
+class ReadCommand:
+    """A command's state now, from the database; comes back as an events.StationCommandResult."""
+
+    command_id: str
+    then: object = None
+
+
+@dataclass(frozen=True)
+class TakeOutOfService:
+    """After a fire or damage hazard: the back end's own out-of-service, where it has one."""
+
+    location_id: str
+    evse_uid: str
 
 
 Effect = (RecordTurn | RecordRateLimited | SetOutcome | SaveStation | SaveCallback | SaveVoicemail | SendText
-          | RaiseAlert | RunStationCommand)
+          | RaiseAlert | FindStation | ReadStation | RunStationCommand | ReadCommand | TakeOutOfService)
 
 
 @dataclass(frozen=True)

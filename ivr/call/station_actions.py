@@ -68,6 +68,11 @@ WAIT_TURN_S = 5
 CONNECTOR_DIGITS = {"ccs": "1", "chademo": "2", "j1772": "3", "tesla": "4", "unsure": "5"}
 # The questions that ask whether the session is still running; "yes" means it has ended.
 SESSION_QUESTIONS = ("session_screen", "stop_session", "confirm_stopped")
+# Of those, the ones that only ask the caller to read the charger's screen (not to act):
+# after a failed remote stop, the line answers them itself from the station's status.
+SCREEN_QUESTIONS = ("session_screen", "confirm_stopped")
+# The stop's results that mean the session was not ended (it still runs).
+STOP_NOT_DONE = ("rejected", "not_supported", "failed")
 # What the caller may say during the wait that ends it (the global commands, and "it came out").
 WAIT_INTERRUPTS = ("hazard", "damage", "emergency_stop", "agent", "released")
 

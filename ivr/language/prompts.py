@@ -35,7 +35,8 @@ STATION_RESULTS = ("ok", "pending", "rejected", "unknown_session", "not_supporte
 STATION_KEYS = (
     "station_which", "station_which_again", "station_evse_confirm", "station_go_on",
     "station_connector_among", "station_connector_choice", "station_and",
-    "station_still_running", "station_shows_running", "station_wait", "station_still_waiting",
+    "station_still_running", "station_shows_running", "station_still_shows_running", "station_wait",
+    "station_still_waiting",
     "station_stopped", "station_unlocked", *(f"station_fail_{r}" for r in STATION_RESULTS if r != "ok"),
     "station_hold_handle", "station_unlocking",
     "station_hazard_stopping", "station_hazard_stopped", "station_hazard_not_stopped",

@@ -256,6 +256,15 @@ class OcpiBackend:
             return Lookup(Outcome.UNKNOWN, candidates=evses, detail=f"{len(evses)} EVSEs carry this label")
         return Lookup(Outcome.OK, evse=evses[0])
 
+    def evse(self, location_id: str, evse_uid: str) -> Lookup:
+        """The EVSE a call identified, from the local index (no CPO request): a call's URL
+        names it by location id and uid."""
+        try:
+            row = store.evse_row(self.engine, location_id, evse_uid)
+        except Exception as exc:
+            return Lookup(Outcome.DOWN, detail=f"the EVSE index cannot be read ({type(exc).__name__})")
+        return Lookup(Outcome.OK, evse=evse_of(row)) if row else Lookup(Outcome.UNKNOWN, detail="not in the index")
+
     def _may_refresh(self) -> bool:
         with self._lock:
             now = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 
 import click
 
@@ -108,6 +109,9 @@ def call(caller: str, confidence: float, script: tuple[str, ...], station_sim: s
     def answer(event):
         if event.kind == "listen":
             typed = next_typed("  you: ")
+            if typed == "" and "/voice/station/wait" in event.detail.get("action", ""):
+                # The station's listening wait: silence lasts the Gather's timeout, as on a phone.
+                time.sleep(int(event.detail.get("timeout") or 0))
             return None if typed is None else sim.fields_for(typed)
         if event.kind == "dial":
             typed = next_typed("  [agent answers? y/n] ")

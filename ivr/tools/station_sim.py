@@ -21,6 +21,7 @@ with the line's token. Not for production: one process, state in memory.
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -212,6 +213,7 @@ class Server:
     """A WSGI app served on 127.0.0.1 from a thread (port 0: any free one)."""
 
     def __init__(self, app, port: int = 0, host: str = "127.0.0.1"):
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)   # no request lines in a terminal call
         self.server = make_server(host, port, app, threaded=True)
         self.url = f"http://{host}:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

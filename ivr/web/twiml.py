@@ -158,6 +158,16 @@ def enqueue(lines: Sequence, *, queue: str, voice: Voice, action: str, wait_url:
     return response
 
 
+def take_from_queue(queue: str, *, url: str) -> VoiceResponse:
+    """An agent's own call takes the next caller from `queue`; Twilio requests `url` for
+    the queued caller's end just before the bridge (Say, Play, Pause, Redirect only)."""
+    response = VoiceResponse()
+    dial = Dial()
+    dial.queue(queue, url=url, method="POST")
+    response.append(dial)
+    return response
+
+
 def queue_wait(lines: Sequence, *, voice: Voice, pause: int = 20) -> VoiceResponse:
     """What a caller in the queue hears; Twilio plays it again when it ends."""
     response = VoiceResponse()

@@ -7,8 +7,11 @@ import logging
 from datetime import timedelta
 from urllib.parse import parse_qsl
 
+from flask import current_app
+
 from ivr.basics import phone
 from ivr.call import events as ev
+from ivr.call.station_model import Lookup
 from ivr.records import callers, db
 from ivr.web.services import services
 from ivr.web.views.web import call_sid
@@ -54,3 +57,16 @@ def earlier_call(caller: str | None) -> ev.EarlierCall | None:
     if earlier is None or not earlier.get("last_state"):
         return None
     return ev.EarlierCall(dict(parse_qsl(earlier["last_state"])), earlier.get("hazard"), earlier.get("outcome"))
+
+
+def station_lookup(station_id: str | None) -> Lookup | None:
+    """The station back end's EVSE for the called number's station (issue 14); None without
+    a back end (or one that fails: the call goes on as without one)."""
+    backend = current_app.extensions.get("ivr.station")
+    if not station_id or backend is None or getattr(backend, "name", "none") == "none":
+        return None
+    try:
+        return backend.find_evse(station_id, call_sid=call_sid())
+    except Exception:
+        log.exception("call %s: the station lookup failed; going on without it", call_sid())
+        return None

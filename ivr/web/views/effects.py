@@ -1,15 +1,17 @@
 """The conversation's effects, carried out with the services: the records, the
-operator's alerts, a text. A text's result is handed back as an event."""
+operator's alerts, a text, the station back end (issue 14). A text's result and the
+station's answers are handed back as events."""
 from __future__ import annotations
 
 import logging
 from urllib.parse import urlencode
 
-from flask import request
+from flask import current_app, request
 
 from ivr.basics.phone import last_four
 from ivr.call import events as ev
 from ivr.call import outcomes as out
+from ivr.call.station_model import CommandState, Evse, Lookup, Outcome, StationStatus
 from ivr.config import ratelimit
 from ivr.outbound import sms
 from ivr.outbound.alerts import Alert
@@ -51,13 +53,90 @@ def _one(effect: out.Effect) -> ev.Event | None:
         form = request.form
         services().alerts.raise_alert(Alert(
             call_sid=call_sid(), tier=effect.tier, at=now(), station=effect.station, connector=effect.connector,
-            said=(form.get("SpeechResult") or form.get("Digits") or None), caller_last4=last_four(form.get("From"))))
+            said=(form.get("SpeechResult") or form.get("Digits") or None), caller_last4=last_four(form.get("From")),
+            note=effect.note))
+        if effect.note:
+            log.warning("call %s: %s (console: /dashboard/calls/%s)", call_sid(), effect.note, call_sid())
     elif isinstance(effect, out.SendText):
         return _send_text(effect)
+    elif isinstance(effect, out.FindStation):
+        return ev.StationFound(_guarded(lambda backend: backend.find_evse(effect.label, call_sid=call_sid()),
+                                        Lookup(Outcome.DOWN, detail="the back end raised")),
+                               effect.purpose, effect.then, effect.speech, effect.digits)
+    elif isinstance(effect, out.ReadStation):
+        return _read_station(effect)
     elif isinstance(effect, out.RunStationCommand):
-        log.warning("call %s: station commands are not wired yet (issue 14)", call_sid())
-        return ev.StationCommandResult(effect.command, ok=False, detail="not available")
+        return _run_command(effect)
+    elif isinstance(effect, out.ReadCommand):
+        return ev.StationCommandResult(_guarded(lambda backend: backend.command(effect.command_id),
+                                                CommandState(Outcome.DOWN, effect.command_id)), then=effect.then)
+    elif isinstance(effect, out.TakeOutOfService):
+        _out_of_service(effect)
     return None
+
+
+# -- the station back end (ivr/ocpi, built by its init_app into app.extensions) --------------
+# Every back-end method is bounded in time (IVR_STATION_TIMEOUT, and never past the
+# webhook's 12 s) and never raises; a back end that breaks that rule still never stops a
+# call: its answer is DOWN, and the conversation asks the caller as without one.
+
+def _backend():
+    return current_app.extensions.get("ivr.station")
+
+
+def _guarded(act, down):
+    backend = _backend()
+    if backend is None:
+        return down
+    try:
+        return act(backend)
+    except Exception:
+        log.exception("call %s: the station back end raised; going on without it", call_sid())
+        return down
+
+
+def _evse(location_id: str, evse_uid: str) -> Evse | None:
+    def find(backend):
+        method = getattr(backend, "evse", None)
+        lookup = method(location_id, evse_uid) if method is not None else None
+        return lookup.evse if lookup is not None and lookup.outcome is Outcome.OK else None
+    return _guarded(find, None)
+
+
+def _read_station(effect: out.ReadStation) -> ev.StationRead:
+    evse = _evse(effect.location_id, effect.evse_uid)
+    status = None
+    if evse is not None and effect.status:
+        status = _guarded(lambda backend: backend.status(evse, call_sid=call_sid()),
+                          StationStatus(Outcome.DOWN, detail="the back end raised"))
+    return ev.StationRead(evse, status, effect.purpose, effect.then, effect.said)
+
+
+def _run_command(effect: out.RunStationCommand) -> ev.StationCommandSent:
+    evse = Evse(effect.location_id, effect.evse_uid, None, None, "UNKNOWN")
+    down = CommandState(Outcome.DOWN, command=effect.command, detail="the back end raised")
+    if effect.command == "STOP_SESSION":
+        state = _guarded(lambda backend: backend.stop_session(evse, effect.session_id or "", call_sid=call_sid()), down)
+    else:
+        state = _guarded(lambda backend: backend.unlock_connector(evse, effect.connector_id or "", call_sid=call_sid()),
+                         down)
+    log.info("call %s: %s %s/%s: %s %s", call_sid(), effect.command, effect.location_id, effect.evse_uid,
+             state.outcome.value, state.detail or state.result or "")
+    return ev.StationCommandSent(state, effect.purpose, effect.lead, effect.then)
+
+
+def _out_of_service(effect: out.TakeOutOfService) -> None:
+    """The back end's own `out_of_service` (OCPI 2.2.1 has none): ivr.ocpi.backend.take_out_of_service's rule."""
+    evse = Evse(effect.location_id, effect.evse_uid, None, None, "UNKNOWN")
+    method = getattr(_backend(), "out_of_service", None)
+    if method is None:
+        return
+    try:
+        state = method(evse, call_sid=call_sid())
+        log.warning("call %s: charger %s/%s taken out of service: %s", call_sid(), effect.location_id,
+                    effect.evse_uid, getattr(state, "outcome", "?"))
+    except Exception:
+        log.exception("call %s: taking the charger out of service failed", call_sid())
 
 
 def _turn(turn: out.RecordTurn) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from ivr.web import twiml
+from ivr.web.services import services
 from ivr.web.views import guards, readers, web
 from ivr.web.views.converse import respond
 
@@ -29,6 +30,9 @@ def fail_safe(exc: Exception):
     if request.endpoint in CALLBACKS:
         log.exception("callback %s failed for call %s", request.path, web.call_sid())
         return Response(status=204)
+    if request.endpoint == "handoff.queue_bridging":   # the caller's end before the bridge: never a Dial
+        log.error("webhook %s failed for call %s; bridging anyway", request.path, web.call_sid(), exc_info=exc)
+        return web.xml(twiml.VoiceResponse())
     if request.endpoint == "handoff.queue_wait":
         log.error("webhook %s failed for call %s; leaving the queue", request.path, web.call_sid(),
                   exc_info=exc)
@@ -61,3 +65,29 @@ def queue_result():
 def offer():
     """The caller's yes or no to a link of the chain (a message, a call back, a text)."""
     return respond(readers.place(), readers.answered("offer"))
+
+
+@bp.post("/queue/agent")
+def queue_agent():
+    """For the agents' own phones (their TwiML App's voice URL): take the next caller from
+    the line's queue (escalation.yaml's agent.queue)."""
+    queue = services().content.escalation.queue
+    if not queue:
+        return web.xml(twiml.hangup())
+    return web.xml(twiml.take_from_queue(queue, url=web.absolute("handoff.queue_bridging")))
+
+
+@bp.post("/queue/bridging")
+def queue_bridging():
+    """The <Queue> noun's url: Twilio runs it on the queued caller's end just before the
+    bridge (it allows no Gather, so no whisper or key for the agent can live here). The
+    line notes which agent's call took the caller, with the link to the call's console
+    page, where the agent reads the context (station, steps, a station command's result)."""
+    sid = web.call_sid()
+    agent_leg = (request.form.get("DequeingCallSid") or "")[:64] or None
+    console = web.absolute("dashboard.page").rstrip("/") + f"/calls/{sid}" if "dashboard" in current_app.blueprints \
+        else f"/dashboard/calls/{sid}"
+    services().recorder.turn(sid, web.request_key(), node="agent", speech=None, digits=None, confidence=None,
+                             intent=None, action=f"queue:taken:{agent_leg or 'unknown'}", next_node=None)
+    log.info("call %s taken from the queue by %s; its console page: %s", sid, agent_leg or "an agent", console)
+    return web.xml(twiml.VoiceResponse())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import request
+from flask import current_app, request
 
 from ivr.basics import phone
 from ivr.call import codec
@@ -75,7 +75,8 @@ def context() -> ev.Context:
         now=services().clock(), caller=request.form.get("From"), line=request.form.get("To"),
         agent_number=settings.agent_number, dial_timeout=settings.dial_timeout,
         support_number=settings.support_number, caller_id=settings.caller_id, can_text=sender() is not None,
-        callback_international=settings.callback_international, agent_language=settings.agent_language)
+        callback_international=settings.callback_international, agent_language=settings.agent_language,
+        station_backend=getattr(current_app.extensions.get("ivr.station"), "name", "none") != "none")
 
 
 def line_language() -> str | None:

@@ -11,7 +11,8 @@ from ivr.web.views import guards
 from ivr.web.views.web import absolute, voice_for
 
 ANSWERS_TO = {"step": "voice.turn", "station": "handoff.station_id", "offer": "handoff.offer",
-              "callback": "handoff.callback"}
+              "callback": "handoff.callback", "station_wait": "handoff.station_wait", "hold": "handoff.station_hold",
+              "pulled": "handoff.station_pulled", "which": "handoff.station_which"}
 
 
 def url(endpoint: str, place: Place | None) -> str:
@@ -37,7 +38,7 @@ def render(reply: out.Reply) -> twiml.VoiceResponse:
     if isinstance(reply, out.Goodbye):
         return twiml.goodbye(list(reply.lines), voice_for(reply.lang))
     if isinstance(reply, out.Whisper):
-        return twiml.whisper(list(reply.lines), accept=url("voice.whisper_accept", reply.accept), voice=voice_for(reply.lang))
+        return twiml.whisper(list(reply.lines), accept=_whisper_action(reply), voice=voice_for(reply.lang))
     if isinstance(reply, out.QueueWait):
         return twiml.queue_wait(list(reply.lines), voice=voice_for(reply.lang))
     if isinstance(reply, out.LeaveQueue):
@@ -49,6 +50,19 @@ def render(reply: out.Reply) -> twiml.VoiceResponse:
     if isinstance(reply, out.Apology):
         return guards.apology_transfer(reply.lang or request.args.get("lang"))
     raise TypeError(f"no TwiML for {reply!r}")   # Pending never leaves ivr.web.views.converse
+
+
+def _whisper_action(reply: out.Whisper) -> str:
+    """The whisper's Gather: 1 takes the call; with an unlock offered (issue 14), the
+    line's unlock key (ivr/ocpi/views.py), where 2 sends UNLOCK_CONNECTOR. Signed by Twilio as written."""
+    if reply.unlock is None:
+        return url("voice.whisper_accept", reply.accept)
+    unlock = reply.unlock
+    named = {"loc": unlock.location_id, "evse": unlock.evse_uid, "conn": unlock.connector_id}
+    if unlock.label:
+        named["label"] = unlock.label
+    # The unlock key reads loc, evse and conn (the connector's id, over the call state's conn).
+    return absolute("station_agent.agent_unlock", **{**(encode(reply.accept) if reply.accept else {}), **named})
 
 
 def _ask(ask: out.Ask) -> twiml.VoiceResponse:

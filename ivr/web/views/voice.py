@@ -37,7 +37,8 @@ def incoming():
     log.info("call %s from %s", call_sid(), phone.masked(caller))
     arrived = ev.Arrived(earlier=callers_views.earlier_call(caller), lang=readers.line_language(),
                          station=known_station, over_rate_limit=limited,
-                         over_agent_cap=limited and callers_views.over_agent_cap(caller))
+                         over_agent_cap=limited and callers_views.over_agent_cap(caller),
+                         lookup=callers_views.station_lookup(known_station))
     return respond(None, arrived)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, request, url_for
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import BuildError
 
 from ivr.basics import ids
 from ivr.web import twiml
@@ -80,7 +81,10 @@ def absolute(endpoint: str, **params) -> str:
     key = (current_app._get_current_object(), endpoint, public, None if public else request.host_url)  # type: ignore[attr-defined]
     base = _bases.get(key)
     if base is None:
-        base = public + url_for(endpoint) if public else url_for(endpoint, _external=True)
+        try:
+            base = public + url_for(endpoint) if public else url_for(endpoint, _external=True)
+        except BuildError:   # a rule with variables in its path: url_for itself, every time
+            return public + url_for(endpoint, **params) if public else url_for(endpoint, _external=True, **params)
         if len(_bases) > 256:   # hosts are few; a flood of Host headers must not grow this
             _bases.clear()
         _bases[key] = base
