@@ -392,7 +392,7 @@ def main(argv=None) -> int:
           f"{create_s * 1000:.0f} ms = {(import_s + create_s) * 1000:.0f} ms; "
           f"Procfile line to /healthz answering: {server_up:.1f} s")
     for label, table in (("project", memory), ("baseline", baseline_memory)):
-        print(f"{label} workers: " + ", ".join(f"{rss:.0f} MB resident (peak {peak:.0f} MB)"
+        print(f"{label} workers: " + ", ".join(f"{rss:.1f} MB resident (peak {peak:.1f} MB)"
                                               for rss, peak in table.values()))
     print(f"records: {written} of {expected} turns written for 100 whole calls played at once")
     answered = all(r["errors_status"] == 0 and r["errors_socket"] == 0 for r in results["project"])
