@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import AGENT, TOKEN
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert, update
 from twilio.request_validator import RequestValidator
 
@@ -97,6 +99,30 @@ def test_the_example_fails_with_another_accounts_token_or_no_signature():
 def test_the_example_passes_with_the_default_port_written_out():
     assert is_from_twilio(EXAMPLE_TOKEN, "https://mycompany.com:443/myapp.php?foo=1&bar=2",
                           EXAMPLE_PARAMS, EXAMPLE_SIGNATURE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scheme=st.sampled_from(["http", "https"]), port=st.sampled_from(["", ":80", ":443", ":8443"]),
+       path=st.sampled_from(["/voice", "/voice/turn?node=unlock_fob&lang=en-US", "/myapp.php?foo=1&bar=2"]),
+       fields=st.dictionaries(st.sampled_from(["CallSid", "Digits", "SpeechResult", "From"]),
+                              st.text(max_size=12), max_size=4),
+       signed_for=st.sampled_from(["without port", "with port", "as sent", "nothing"]),
+       token=st.sampled_from([EXAMPLE_TOKEN, "54321"]))
+def test_one_hmac_or_two_the_answer_is_validates(scheme, port, path, fields, signed_for, token):
+    """is_from_twilio tries the URL form that arrived first, and agrees with
+    RequestValidator.validate on every URL, port, field set and signature."""
+    from urllib.parse import urlparse
+
+    from twilio.request_validator import add_port, remove_port
+    url = f"{scheme}://ivr.example.com{port}{path}"
+    parsed = urlparse(url)
+    signer = RequestValidator(EXAMPLE_TOKEN)
+    signature = {"without port": lambda: signer.compute_signature(remove_port(parsed), fields),
+                 "with port": lambda: signer.compute_signature(add_port(parsed), fields),
+                 "as sent": lambda: signer.compute_signature(url, fields),
+                 "nothing": lambda: EXAMPLE_SIGNATURE}[signed_for]()
+    expected = RequestValidator(token).validate(url, fields, signature)
+    assert is_from_twilio(token, url, fields, signature) == expected
 
 
 @pytest.mark.parametrize("environ, expected", [

@@ -12,6 +12,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.engine import Engine
 
 from ivr.config.ratelimit import LIMITED_ACTION, RateLimit, is_hidden
+from ivr.records import db
 from ivr.records.db import calls, events
 
 
@@ -26,11 +27,12 @@ def over_limit(engine: Engine, limit: RateLimit | None, caller: str | None, call
         return False
     since = (at or datetime.now(timezone.utc)) - limit.window
     # A refused call never counts: a driver who keeps trying is not locked out for it.
-    refused = exists().where(events.c.call_sid == calls.c.call_sid, events.c.action == LIMITED_ACTION)
-    query = select(func.count()).select_from(calls).where(
-        calls.c.from_number == caller, calls.c.started_at >= since, calls.c.call_sid != call_sid, ~refused)
-    with engine.connect() as conn:
-        return conn.execute(query).scalar_one() >= limit.calls
+    # Plain SQL through the driver: this runs on every incoming call (issue 16).
+    sql = db.plain(engine)
+    with sql.transaction() as cursor:
+        sql.execute(cursor, "calls_lately", {"from_number": caller, "since": sql.stamp(since), "call_sid": call_sid,
+                                             "refused": LIMITED_ACTION})
+        return cursor.fetchone()[0] >= limit.calls
 
 
 def agents_rung(engine: Engine, cap: RateLimit | None, caller: str | None, call_sid: str,

@@ -1,4 +1,6 @@
-"""Calls and turns on DATABASE_URL, through SQLAlchemy Core; the schema through Alembic.
+"""Calls and turns on DATABASE_URL: the schema through Alembic, reads through SQLAlchemy
+Core, and the webhooks' writes as plain SQL through the driver's own connection (one
+transaction per write, issue 16).
 
 Recording must never slow or break a call: every write here is best effort,
 logged on failure and never raised into the webhook. A webhook that Twilio
@@ -14,13 +16,14 @@ import json
 import logging
 import mmap
 import os
+import re
 import threading
 import time
 import weakref
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any, overload
+from typing import overload
 from urllib.parse import quote
 
 from sqlalchemy import (
@@ -35,14 +38,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    bindparam,
-    case,
     create_engine,
     delete,
     event,
-    func,
     inspect,
-    or_,
     select,
     text,
     update,
@@ -411,26 +410,134 @@ def _insert_for(dialect: str, table: Table):
     raise RuntimeError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
 
 
-@cache
-def _turn_statements(dialect: str):
-    """The statements of every turn, built once with bound parameters.
+# The webhooks' own statements as plain SQL for the driver (issue 16): through
+# SQLAlchemy's Connection each one cost more CPU than SQLite's write itself
+# (building, compiling-cache lookups, result wrapping, the transaction's
+# context managers). Written with :name parameters; PostgreSQL's driver gets
+# %(name)s, and psycopg 3 prepares a statement it sees five times.
+# None leaves a column as it is. The path grows by the step reached, unless it is the
+# step the call was already at (a reprompt, a repeat); a path near its column's size
+# (1000, less a step's name) stops growing. Every SET sees the row as it was (SQL's rule).
+_MOVE_CALL = ("last_node = COALESCE(:last_node, last_node), language = COALESCE(:language, language),"
+              " connector = COALESCE(:connector, connector), outcome = COALESCE(:outcome, outcome),"
+              " hazard = COALESCE(:hazard, hazard), last_state = COALESCE(:last_state, last_state),"
+              " car_make = COALESCE(:car_make, car_make), car_model = COALESCE(:car_model, car_model),"
+              " path = CASE WHEN CAST(:last_node AS VARCHAR) IS NULL THEN path"
+              " WHEN last_node = CAST(:last_node AS VARCHAR) THEN path"
+              " WHEN path IS NULL THEN CAST(:last_node AS VARCHAR)"
+              " WHEN length(path) > 935 THEN path"
+              " ELSE path || '.' || CAST(:last_node AS VARCHAR) END")
+PLAIN_SQL = {
+    "add_turn": "INSERT INTO events (call_sid, request_key, at, node, speech, digits, confidence, intent, action,"
+                " next_node) VALUES (:call_sid, :request_key, :at, :node, :speech, :digits, :confidence, :intent,"
+                " :action, :next_node) ON CONFLICT DO NOTHING RETURNING id",
+    "move_call": "UPDATE calls SET " + _MOVE_CALL + " WHERE call_sid = :sid",
+    # PostgreSQL runs every data-modifying WITH, and the UPDATE sees what the INSERT returned:
+    # the call moves only when the turn went in (not for a repeated webhook).
+    "add_turn_and_move_call": "WITH added AS (INSERT INTO events (call_sid, request_key, at, node, speech, digits,"
+                              " confidence, intent, action, next_node) VALUES (:call_sid, :request_key, :at, :node,"
+                              " :speech, :digits, :confidence, :intent, :action, :next_node)"
+                              " ON CONFLICT DO NOTHING RETURNING id),"
+                              " moved AS (UPDATE calls SET " + _MOVE_CALL + " WHERE call_sid = :sid"
+                              " AND CAST(:move AS BOOLEAN) AND EXISTS (SELECT 1 FROM added))"
+                              " SELECT EXISTS (SELECT 1 FROM added)",
+    "ensure_call": "INSERT INTO calls (call_sid, started_at, language, outcome)"
+                   " VALUES (:call_sid, :started_at, :language, 'in_progress') ON CONFLICT DO NOTHING",
+    "start_call": "INSERT INTO calls (call_sid, from_number, to_number, started_at, language, station_id, outcome)"
+                  " VALUES (:call_sid, :from_number, :to_number, :started_at, :language, :station_id, 'in_progress')"
+                  " ON CONFLICT DO NOTHING RETURNING call_sid",
+    "restart_call": "UPDATE calls SET from_number = :from_number, to_number = :to_number,"
+                    " station_id = COALESCE(:station_id, station_id) WHERE call_sid = :call_sid",
+    "set_outcome": "UPDATE calls SET outcome = :outcome WHERE call_sid = :call_sid",
+    # A refused call never counts toward IVR_RATE_LIMIT (ivr.records.callers).
+    "calls_lately": "SELECT count(*) FROM calls WHERE from_number = :from_number AND started_at >= :since"
+                    " AND call_sid != :call_sid AND NOT EXISTS (SELECT 1 FROM events WHERE events.call_sid ="
+                    " calls.call_sid AND events.action = :refused)",
+    "earlier_call": "SELECT call_sid, outcome, hazard, last_state FROM calls WHERE from_number = :from_number"
+                    " AND call_sid != :call_sid AND started_at >= :since ORDER BY started_at DESC LIMIT 1",
+}
 
-    Building a statement with .values() on each webhook cost more CPU than
-    SQLite's write itself; a statement built once is compiled once and its
-    values travel as parameters (bench/webhooks.py, issue 7).
-    """
-    add_turn = _insert_for(dialect, events).returning(events.c.id)
-    keep: dict[str, Any] = {name: func.coalesce(bindparam(name), calls.c[name])  # None: leave as it is
-            for name in ("last_node", "language", "connector", "outcome", "hazard", "last_state",
-                         "car_make", "car_model")}
-    # The path grows by the step reached, unless it is the step the call was already at
-    # (a reprompt, a repeat); a path near its column's size stops growing.
-    step = bindparam("last_node", type_=String)
-    keep["path"] = case((step.is_(None), calls.c.path), (calls.c.last_node == step, calls.c.path),
-                        (calls.c.path.is_(None), step), (func.length(calls.c.path) > 1000 - 65, calls.c.path),
-                        else_=calls.c.path + "." + step)
-    move_call = update(calls).where(calls.c.call_sid == bindparam("sid")).values(**keep)
-    return add_turn, move_call
+
+@cache
+def _status_sql(sequenced: bool, timed: bool, final: bool) -> str:
+    """A status callback's conditional UPDATE, one text per shape of callback."""
+    sets = ["status = :status"]
+    if sequenced:
+        sets.append("status_seq = :status_seq")
+    if timed:
+        sets.append("duration_s = :duration_s")
+    if final:
+        sets += ["ended_at = :ended_at", "outcome = CASE WHEN outcome = 'in_progress' THEN 'abandoned' ELSE outcome END"]
+    newer = "(status_seq IS NULL OR status_seq < :status_seq)" if sequenced else "status_seq IS NULL"
+    return f"UPDATE calls SET {', '.join(sets)} WHERE call_sid = :call_sid AND {newer}"
+
+
+@cache
+def _pyformat(text_: str) -> str:
+    """:name to %(name)s, PostgreSQL's driver's parameter style."""
+    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", text_)
+
+
+_plains: weakref.WeakKeyDictionary[Engine, _Plain] = weakref.WeakKeyDictionary()
+
+
+def plain(engine: Engine) -> _Plain:
+    """The plain-SQL path for `engine`, made once."""
+    found = _plains.get(engine)
+    if found is None:
+        found = _plains[engine] = _Plain(engine)
+    return found
+
+
+class _Plain:
+    """The driver's own connection for the webhooks' writes: one transaction, plain SQL."""
+
+    def __init__(self, engine: Engine):
+        dialect = engine.dialect
+        # A weak reference: the module's cache (`plain`) must not keep an engine, its
+        # pool and its connections alive after the app that made it is gone.
+        self._engine = weakref.ref(engine)
+        self.pyformat = dialect.name == "postgresql"
+        # The dialect's own bind processor: a time is stored exactly as SQLAlchemy stores it
+        # (SQLite: text), so SQLAlchemy's readers and comparisons see the same values.
+        self._stamp = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+        self.integrity_error = getattr(dialect.dbapi, "IntegrityError", IntegrityError)
+
+    def stamp(self, moment: datetime):
+        return self._stamp(moment) if self._stamp is not None else moment
+
+    def sql(self, text_: str) -> str:
+        return _pyformat(text_) if self.pyformat else text_
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """A cursor in one transaction, committed at the end; rolled back on any error.
+
+        SQLite: the driver begins at the first write (BEGIN DEFERRED), as SQLAlchemy's did,
+        and commits with the connection's WAL and synchronous=NORMAL (ivr.records.db.connect).
+        """
+        engine = self._engine()
+        if engine is None:
+            raise RuntimeError("the engine is gone")
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            raw.commit()
+        except BaseException:
+            try:
+                raw.rollback()
+            except Exception:
+                raw.invalidate()   # a connection that cannot even roll back is not reused
+            raise
+        finally:
+            raw.close()   # back to the pool
+
+    def execute(self, cursor, name: str, params: dict) -> None:
+        cursor.execute(self.sql(PLAIN_SQL[name]), params)
 
 
 def describe(exc: BaseException) -> str:
@@ -514,69 +621,73 @@ class Recorder:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.plain = plain(engine)
         self.health = Health()
 
     def call_started(self, call_sid: str, from_number: str | None, to_number: str | None, language: str,
                      station_id: str | None = None) -> None:
-        def write(conn):
-            inserted = conn.execute(_insert(conn, calls).values(
-                call_sid=call_sid, from_number=from_number, to_number=to_number,
-                started_at=now(), language=language, station_id=station_id, outcome="in_progress")
-                .returning(calls.c.call_sid)).first()
-            if inserted is None:  # a retried first webhook, or a status callback came first
-                known = {"station_id": station_id} if station_id else {}
-                conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(
-                    from_number=from_number, to_number=to_number, **known))
-        self._run(write, call_sid)
+        def write(cursor):
+            values = {"call_sid": call_sid, "from_number": from_number, "to_number": to_number,
+                      "started_at": self.plain.stamp(now()), "language": language, "station_id": station_id}
+            self.plain.execute(cursor, "start_call", values)
+            if not cursor.fetchall():  # a retried first webhook, or a status callback came first
+                self.plain.execute(cursor, "restart_call", {**values, "station_id": station_id or None})
+        self._run_plain(write, call_sid)
 
     def turn(self, call_sid: str, request_key: str, *, node: str | None, speech: str | None,
              digits: str | None, confidence: float | None, intent: str | None, action: str,
              next_node: str | None, language: str | None = None, connector: str | None = None,
              outcome: str | None = None, hazard: str | None = None, state: str | None = None,
              car: tuple[str, str | None] | None = None) -> None:
-        def write(conn, ensure_call: bool):
-            add_turn, move_call = _turn_statements(conn.dialect.name)
+        plain = self.plain
+
+        def write(cursor, ensure_call: bool):
+            at = plain.stamp(now())
             if ensure_call:
-                self._ensure_call(conn, call_sid, language)
-            added = conn.execute(add_turn, {
-                "call_sid": call_sid, "request_key": request_key, "at": now(), "node": node,
-                "speech": (speech or None) and speech[:500], "digits": (digits or None) and digits[:32],
-                "confidence": confidence, "intent": intent and intent[:32], "action": action[:64],
-                "next_node": next_node}).first()
-            if added is None:
-                log.info("call %s: a repeated webhook, recorded once", call_sid)
-                return  # the same turn again must not move the call back
+                plain.execute(cursor, "ensure_call", {"call_sid": call_sid, "started_at": at, "language": language})
+            turn = {"call_sid": call_sid, "request_key": request_key, "at": at, "node": node,
+                    "speech": (speech or None) and speech[:500], "digits": (digits or None) and digits[:32],
+                    "confidence": confidence, "intent": intent and intent[:32], "action": action[:64],
+                    "next_node": next_node}
             changes = {"last_node": next_node or None, "language": language or None,
                        "connector": connector or None, "outcome": outcome or None,
                        "hazard": hazard or None, "last_state": (state or None) and state[:1000],
                        "car_make": car[0][:32] if car else None, "car_model": car[1][:64] if car and car[1] else None}
-            if any(changes.values()):
-                conn.execute(move_call, {"sid": call_sid, **changes})
+            if plain.pyformat:   # PostgreSQL: both in one statement, one round trip
+                plain.execute(cursor, "add_turn_and_move_call",
+                              {**turn, **changes, "sid": call_sid, "move": any(changes.values())})
+                added = cursor.fetchone()[0]
+            else:
+                plain.execute(cursor, "add_turn", turn)
+                added = bool(cursor.fetchall())
+                if added and any(changes.values()):
+                    plain.execute(cursor, "move_call", {"sid": call_sid, **changes})
+            if not added:   # the same turn again has not moved the call back
+                log.info("call %s: a repeated webhook, recorded once", call_sid)
         # The call's row almost always exists (the first webhook made it): skip
         # that statement, and only when the turn's foreign key finds no call
         # (a lost first write) make the call and write the turn again.
+        if deadline.spent():
+            self.health.failed(call_sid, "the database is too slow to answer in time")
+            return
         try:
-            with self.engine.begin() as conn:
-                if not deadline.spent():
-                    write(conn, ensure_call=False)
-                    written = True
-                else:
-                    written = False
-            if written:
-                self.health.succeeded()
-                return
-        except IntegrityError:
+            with plain.transaction() as cursor:
+                write(cursor, ensure_call=False)
+        except plain.integrity_error:
             pass
         except Exception as exc:
             self.health.failed(call_sid, describe(exc))
             return
-        self._run(lambda conn: write(conn, ensure_call=True), call_sid)
+        else:
+            self.health.succeeded()
+            return
+        self._run_plain(lambda cursor: write(cursor, ensure_call=True), call_sid)
 
     def outcome(self, call_sid: str, outcome: str) -> None:
-        def write(conn):
-            self._ensure_call(conn, call_sid, None)
-            conn.execute(update(calls).where(calls.c.call_sid == call_sid).values(outcome=outcome))
-        self._run(write, call_sid)
+        def write(cursor):
+            self._ensure_call_plain(cursor, call_sid)
+            self.plain.execute(cursor, "set_outcome", {"call_sid": call_sid, "outcome": outcome})
+        self._run_plain(write, call_sid)
 
     def status(self, call_sid: str, status: str, duration: int | None, sequence: int | None) -> None:
         """Apply a status callback unless a later one (by SequenceNumber) is already in.
@@ -584,21 +695,14 @@ class Recorder:
         One conditional UPDATE, so two workers handling two callbacks at once
         cannot let the older one win.
         """
-        def write(conn):
-            self._ensure_call(conn, call_sid, None)
-            changes: dict[str, Any] = {"status": status}
-            if sequence is not None:
-                changes["status_seq"] = sequence
-            if duration is not None:
-                changes["duration_s"] = duration
-            if status in FINAL_STATUSES:
-                changes["ended_at"] = now()
-                changes["outcome"] = case((calls.c.outcome == "in_progress", "abandoned"),
-                                          else_=calls.c.outcome)
-            newer = or_(calls.c.status_seq.is_(None), calls.c.status_seq < sequence) \
-                if sequence is not None else calls.c.status_seq.is_(None)
-            conn.execute(update(calls).where(calls.c.call_sid == call_sid, newer).values(**changes))
-        self._run(write, call_sid)
+        final = status in FINAL_STATUSES
+
+        def write(cursor):
+            self._ensure_call_plain(cursor, call_sid)
+            cursor.execute(self.plain.sql(_status_sql(sequence is not None, duration is not None, final)), {
+                "call_sid": call_sid, "status": status, "status_seq": sequence, "duration_s": duration,
+                "ended_at": self.plain.stamp(now()) if final else None})
+        self._run_plain(write, call_sid)
 
     # -- the hand-off's records ---------------------------------------------------------
 
@@ -662,17 +766,15 @@ class Recorder:
         database cannot say (the call then simply starts afresh)."""
         if not from_number:
             return None
-        query = (select(calls.c.call_sid, calls.c.outcome, calls.c.hazard, calls.c.last_state)
-                 .where(calls.c.from_number == from_number, calls.c.call_sid != call_sid,
-                        calls.c.started_at >= now() - within)
-                 .order_by(calls.c.started_at.desc()).limit(1))
         try:
-            with self.engine.connect() as conn:
-                row = conn.execute(query).mappings().first()
+            with self.plain.transaction() as cursor:
+                self.plain.execute(cursor, "earlier_call", {"from_number": from_number, "call_sid": call_sid,
+                                                            "since": self.plain.stamp(now() - within)})
+                row = cursor.fetchone()
         except Exception as exc:
             self.health.failed(call_sid, f"{describe(exc)}; no welcome back")
             return None
-        return dict(row) if row is not None else None
+        return dict(zip(("call_sid", "outcome", "hazard", "last_state"), row)) if row is not None else None
 
     # -- hazard alerts (ivr/outbound/alerts.py) ---------------------------------------------------------
 
@@ -716,6 +818,23 @@ class Recorder:
     def _ensure_call(self, conn, call_sid: str, language: str | None) -> None:
         conn.execute(_insert(conn, calls), {"call_sid": call_sid, "started_at": now(), "language": language,
                                             "outcome": "in_progress"})
+
+    def _ensure_call_plain(self, cursor, call_sid: str) -> None:
+        self.plain.execute(cursor, "ensure_call", {"call_sid": call_sid, "started_at": self.plain.stamp(now()),
+                                                   "language": None})
+
+    def _run_plain(self, write, call_sid: str) -> None:
+        """_run, through the driver's own connection (the webhooks' hot path)."""
+        if deadline.spent():
+            self.health.failed(call_sid, "the database is too slow to answer in time")
+            return
+        try:
+            with self.plain.transaction() as cursor:
+                write(cursor)
+        except Exception as exc:
+            self.health.failed(call_sid, describe(exc))
+        else:
+            self.health.succeeded()
 
     def _run(self, write, call_sid: str, respect_deadline: bool = True) -> None:
         """One transaction; any failure is logged and the call goes on."""

@@ -6,7 +6,7 @@ from flask import request
 
 from ivr.call import outcomes as out
 from ivr.call.codec import Place, encode
-from ivr.web import twiml
+from ivr.web import twiml, twiml_cache
 from ivr.web.views import guards
 from ivr.web.views.web import absolute, voice_for
 
@@ -68,6 +68,7 @@ def _whisper_action(reply: out.Whisper) -> str:
 def _ask(ask: out.Ask) -> twiml.VoiceResponse:
     action = url(ANSWERS_TO[ask.asked], ask.place)
     if ask.keyed:
-        return twiml.keyed_entry(list(ask.lines), action=action, voice=voice_for(ask.lang), timeout=ask.timeout,
-                                 hints=ask.hints)
-    return twiml.question(list(ask.lines), action=action, voice=voice_for(ask.lang), timeout=ask.timeout, hints=ask.hints)
+        return twiml_cache.keyed_entry(ask.lines, action=action, voice=voice_for(ask.lang), timeout=ask.timeout,
+                                       hints=ask.hints)
+    return twiml_cache.question(ask.lines, action=action, voice=voice_for(ask.lang), timeout=ask.timeout,
+                                hints=ask.hints)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from urllib.parse import urlencode
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import BuildError
 
 from ivr.basics import ids
 from ivr.web import twiml
@@ -63,11 +65,31 @@ def xml(response) -> Response:
     return Response(twiml.render(response), status=200, mimetype="text/xml")
 
 
+# How werkzeug's url_for writes a query (werkzeug.urls._urlencode): `absolute` writes it
+# the same way, tests/test_twiml_cache.py holds it to url_for's own answer.
+QUERY_SAFE = "!$'()*,/:;?@"
+_bases: dict[tuple, str] = {}
+
+
 def absolute(endpoint: str, **params) -> str:
-    base = services().settings.public_url
-    if base:
-        return base + url_for(endpoint, **params)
-    return url_for(endpoint, _external=True, **params)
+    """url_for(endpoint, **params), external, or under IVR_PUBLIC_URL.
+
+    The endpoint's URL is looked up once per app and host, and the query written
+    here: url_for's rule matching cost more than the rest of the reply (issue 16).
+    """
+    public = services().settings.public_url
+    key = (current_app._get_current_object(), endpoint, public, None if public else request.host_url)  # type: ignore[attr-defined]
+    base = _bases.get(key)
+    if base is None:
+        try:
+            base = public + url_for(endpoint) if public else url_for(endpoint, _external=True)
+        except BuildError:   # a rule with variables in its path: url_for itself, every time
+            return public + url_for(endpoint, **params) if public else url_for(endpoint, _external=True, **params)
+        if len(_bases) > 256:   # hosts are few; a flood of Host headers must not grow this
+            _bases.clear()
+        _bases[key] = base
+    query = urlencode([(k, v) for k, v in params.items() if v is not None], safe=QUERY_SAFE)
+    return f"{base}?{query}" if query else base
 
 
 def request_key() -> str:
