@@ -150,6 +150,9 @@ class _Unknown:
 UNKNOWN = _Unknown()
 
 
+MATCH_CACHE = 1024      # names remembered per loaded file (a call says a handful)
+
+
 @dataclass(frozen=True)
 class Vehicles:
     path: str
@@ -160,6 +163,9 @@ class Vehicles:
     lines: Mapping[str, int] = field(default_factory=dict)
     _names: tuple[tuple[str, str, str | None], ...] = ()  # (normalised name, compact form, entry id or None)
     keypad: Mapping[str, str] = field(default_factory=dict)   # digit -> entry id, or OTHER
+    # What spoken names matched, per call of match(): the same answer is read by the reader,
+    # the car question and the records, and a fuzzy match costs about a millisecond.
+    _matched: dict[str, Entry | _Unknown] = field(default_factory=dict, compare=False, repr=False, init=False)
 
     def prompt_keys(self) -> frozenset[str]:
         """Every prompt key this file makes the bot say: lint counts them as used."""
@@ -242,6 +248,16 @@ def match(vehicles: Vehicles, spoken: str | None) -> Entry | _Unknown:
     words = normalise(spoken or "").split()[:MAX_WORDS]
     if not words:
         return UNKNOWN
+    key = " ".join(words)
+    found = vehicles._matched.get(key)
+    if found is None:
+        if len(vehicles._matched) >= MATCH_CACHE:
+            vehicles._matched.clear()
+        found = vehicles._matched[key] = _match(vehicles, words)
+    return found
+
+
+def _match(vehicles: Vehicles, words: list[str]) -> Entry | _Unknown:
     ours: dict[str, tuple[float, int, frozenset[int]]] = {}
     others: list[tuple[float, int, frozenset[int]]] = []
     for name, compact, entry_id in vehicles._names:
