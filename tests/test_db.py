@@ -220,6 +220,23 @@ def test_migrations_build_exactly_the_tables_the_recorder_uses(app):
     assert differences == []
 
 
+def test_the_newest_revision_is_known_without_alembic():
+    assert db.head_revision() == db.head()
+
+
+def test_a_database_at_the_newest_schema_starts_without_loading_alembic(tmp_path):
+    """The usual start (every worker, every restart): one query, and alembic with mako
+    and pygments stays out of the worker's memory."""
+    import subprocess
+    import sys
+    url = f"sqlite:///{tmp_path}/ivr.db"
+    check = (f"import sys; from ivr.records import db; db.migrate(db.connect({url!r})); "
+             "print('alembic' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    again = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["True"] and again.stdout.split() == ["False"]
+
+
 def test_upgrading_a_database_from_before_migrations_keeps_its_calls(database_url):
     from alembic import command
 

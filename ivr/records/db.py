@@ -312,6 +312,25 @@ def _sqlite_file_lock(engine: Engine):
         os.close(fd)
 
 
+@cache
+def head_revision() -> str:
+    """The newest migration's revision ("0007"): the files are numbered, and each file's
+    `revision` is its number (tests/test_db.py holds this to alembic's own head)."""
+    return max(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _at_head(engine: Engine) -> bool:
+    """Is the schema already the newest? One query; any doubt says no (alembic decides)."""
+    try:
+        with engine.connect() as connection:
+            if "alembic_version" not in inspect(connection).get_table_names():
+                return False
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except Exception:
+        return False
+    return rows == [head_revision()]
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the database to the newest schema, keeping every row.
 
@@ -319,6 +338,8 @@ def migrate(engine: Engine) -> None:
     for the transaction, SQLite a lock on the file. A database made by the
     recorder before migrations existed is stamped at the first revision first.
     """
+    if _at_head(engine):
+        return       # the usual start: nothing to do, and alembic (with mako, pygments) stays unloaded
     # Alembic narrates every start ("setup plugin ...", "Context impl ..."), some
     # of it as it is imported: keep start-up quiet unless something is wrong, and
     # say in one line what changed.
