@@ -368,7 +368,20 @@ class Engine:
         if intent == "released" and "released" in self.flow.globals and node.id not in self.safety_nodes:
             # "It came out" while we asked something else: good news, but check.
             return self._confirm(state)
+        if self._still_charging(state, node, heard):
+            return self._global(state, "still_charging")
         return self._retry(state, node, "not_understood", node.not_understood)
+
+    def _still_charging(self, state: CallState, node: Node, heard: Heard) -> bool:
+        """"It's still charging" where the question is about something else: the session
+        comes first (the plug stays locked while it runs), so on to the flow's step for it
+        (globals.still_charging), where a station in the loop is read and stopped."""
+        target = self.flow.globals.get("still_charging")
+        if not target or not heard.heard or state.hazard or node.id == target or node.id in self.safety_nodes:
+            return False
+        vocabulary = self._catalog(state).vocabulary
+        matcher = vocabulary.rx("still_charging") if vocabulary is not None else None
+        return bool(matcher and matcher.search(heard.heard))
 
     def _counted(self, state: CallState, heard: Heard) -> CallState:
         """Count answers given the same way: after two, the keypad line is left out."""

@@ -49,7 +49,7 @@ ANSWERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 })
 # hazard: fire, smoke, sparks (call 911); damage: a cracked cable, exposed wires, water
 # (step away, a person); emergency_stop: the station is off, a person resets it.
-GLOBAL_COMMANDS = ("hazard", "damage", "agent", "released", "emergency_stop")
+GLOBAL_COMMANDS = ("hazard", "damage", "agent", "released", "emergency_stop", "still_charging")
 HAZARD_COMMANDS = ("hazard", "damage")
 NODE_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # What a call can know, for `set:` on a question and `branch:`. `adapter` is set by a

@@ -48,6 +48,8 @@ CATEGORIES = {
     "repeat_alone": "say it again, only when said alone ('¿qué?', '¿cómo?')",
     "back": "the step before",
     "help": "what can I say",
+    "still_charging": "the session still runs ('still charging', 'sigue cargando'): at a question not about "
+                      "the session, on to the flow's `still_charging` step",
     # answers
     "yes": "yes to any question",
     "no": "no to any question",
