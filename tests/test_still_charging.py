@@ -50,3 +50,17 @@ def test_after_a_hazard_it_never_leaves_the_safety_advice(client):
     root = answer(client, root, "it's still charging")
     assert state_of(root)["node"] == before and state_of(root).get("hz") == "f"
     assert "Tap Stop" not in said(root)
+
+
+def test_the_whisper_says_the_connector_is_not_known_when_nobody_said_it(client):
+    """Straight to stopping the session from the plug question: no connector was named,
+    and the agent hears it plainly ("Connector not known."), not "not known connector"."""
+    from urllib.parse import urlsplit
+    root = twiml(client.post("/voice", data=fields()))
+    root = answer(client, root, "it's still charging")
+    root = answer(client, root, "agent")
+    number = root.find("Dial/Number")
+    assert number is not None
+    url = urlsplit(number.get("url"))
+    whisper = said(twiml(client.post(url.path + "?" + url.query, data=fields(CallSid="CA" + "e" * 32))))
+    assert "Connector not known." in whisper and "not known connector" not in whisper

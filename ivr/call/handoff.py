@@ -79,9 +79,10 @@ def whisper_lines(catalog: Catalog, flow: Flow, state: CallState, hazard: bool =
     more: list[str] = []
     if "session_running" in reported:
         more.append(catalog.text("whisper_fact_session_running"))
-    connector_key = f"connector_{state.connector}" if state.connector else "connector_unknown"
-    about = [catalog.text("whisper_connector", connector=catalog.text(connector_key)
-                          if connector_key in catalog else catalog.text("connector_unknown"))]
+    connector_key = f"connector_{state.connector}"
+    known = state.connector not in (None, "unsure") and connector_key in catalog
+    about = [catalog.text("whisper_connector", connector=catalog.text(connector_key)) if known
+             else catalog.text("whisper_connector_unknown")]     # "Connector not known.", not "not sure connector."
     about += [catalog.text(f"whisper_fact_{fact}") for fact in reported if fact != "session_running"]
     more.append(" ".join(about))
     if state.car:   # "unknown": the caller said "other" or "I don't know" at "What car is it?"
