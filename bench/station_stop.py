@@ -33,6 +33,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+
+def _line_on_a_simulated_station(tmp: str, run: int, stop_delay: float):
+    """The simulated station (its session running) and the line on it (a fresh SQLite file)."""
+    from ivr.app import create_app
+    from ivr.tools.station_sim import Attached
+
+    sim = Attached("running", stop_delay=stop_delay)
+    env = {"IVR_DEV": "1", "DATABASE_URL": f"sqlite:///{tmp}/bench-{run}.db", "IVR_RATE_LIMIT": "off",
+           "IVR_FLOWS_DIR": str(ROOT / "flows"), "IVR_PROMPTS_DIR": str(ROOT / "prompts"), **sim.env}
+    app = create_app(env, log_errors=False)
+    sim.serve(app)
+    return sim, app
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -45,18 +58,12 @@ def main() -> None:
     import logging
     logging.getLogger("werkzeug").setLevel(logging.ERROR)   # the simulator's request lines
 
-    from ivr.app import create_app
     from ivr.call.station_actions import Finished, Listen, wait_turn
-    from ivr.tools.station_sim import Attached
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
-            sim = Attached("running", stop_delay=args.stop_delay)
-            env = {"IVR_DEV": "1", "DATABASE_URL": f"sqlite:///{tmp}/bench-{run}.db", "IVR_RATE_LIMIT": "off",
-                   "IVR_FLOWS_DIR": str(ROOT / "flows"), "IVR_PROMPTS_DIR": str(ROOT / "prompts"), **sim.env}
-            app = create_app(env, log_errors=False)
-            sim.serve(app)
+            sim, app = _line_on_a_simulated_station(tmp, run, args.stop_delay)
             backend = app.extensions["ivr.station"]
             evse = backend.find_evse("S100").evse
             started = time.monotonic()
@@ -99,18 +106,12 @@ def through_webhooks(args) -> None:
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    from ivr.app import create_app
-    from ivr.tools.station_sim import Attached
 
     rows = []
     form = {"CallSid": "CA" + "b" * 32, "From": "+14155550123", "To": "+14155550100"}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
-            sim = Attached("running", stop_delay=args.stop_delay)
-            env = {"IVR_DEV": "1", "DATABASE_URL": f"sqlite:///{tmp}/bench-{run}.db", "IVR_RATE_LIMIT": "off",
-                   "IVR_FLOWS_DIR": str(ROOT / "flows"), "IVR_PROMPTS_DIR": str(ROOT / "prompts"), **sim.env}
-            app = create_app(env, log_errors=False)
-            sim.serve(app)
+            sim, app = _line_on_a_simulated_station(tmp, run, args.stop_delay)
             client = app.test_client()
             slowest = 0.0
 

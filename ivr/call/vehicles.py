@@ -345,32 +345,10 @@ def label(vehicles: Vehicles, entry: Entry, said: str | None = None) -> str:
     return first[:40]
 
 
-# record_of's answers: every turn after the car question records the car the call carries,
-# and matching its name again cost a sixth of a webhook (issue 16). Keyed by the Vehicles
-# object's identity (kept in the value, so a new object with a reused id is not confused).
-_RECORDS_MAX = 1024
-_records: dict[tuple[int, str], tuple[Vehicles | None, tuple[str, str | None] | None]] = {}
-
-
 def record_of(vehicles: Vehicles | None, name: str | None) -> tuple[str, str | None] | None:
-    """record_of_uncached, remembered per Vehicles object and name (both never change)."""
-    if not name:
-        return None
-    key = (id(vehicles), name)
-    found = _records.get(key)
-    if found is not None and found[0] is vehicles:
-        return found[1]
-    record = record_of_uncached(vehicles, name)
-    if len(_records) >= _RECORDS_MAX:
-        _records.clear()
-    _records[key] = (vehicles, record)
-    return record
-
-
-def record_of_uncached(vehicles: Vehicles | None, name: str | None) -> tuple[str, str | None] | None:
     """The (make, model) a call records for the car it carries: ("Nissan", "Leaf"); for a
     car without notes ("Polestar 2", "other"), ("unknown", the name heard or None); None
-    while no car was named."""
+    while no car was named. Cheap on every turn: `match` remembers each name it read."""
     if not name:
         return None
     entry = match(vehicles, name) if vehicles is not None else UNKNOWN

@@ -21,30 +21,29 @@ log = logging.getLogger("ivr.voice")
 
 def over_rate_limit(caller: str | None) -> bool:
     """IVR_RATE_LIMIT, counted in the database; if the count fails, the call gets in."""
-    svc = services()
-    try:
-        limited = callers.over_limit(svc.recorder.engine, svc.settings.rate_limit, caller, call_sid())
-    except Exception as exc:
-        # The same database the records are in: one line per call, with the records' loss.
-        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; the rate limit let it in")
-        return False
-    if limited:
-        log.warning("call %s from %s: over the rate limit (%s)", call_sid(), phone.masked(caller),
-                    svc.settings.rate_limit)
-    return limited
+    settings = services().settings
+    return _over(callers.over_limit, settings.rate_limit, caller, "the rate limit let it in",
+                 f"over the rate limit ({settings.rate_limit})")
 
 
 def over_agent_cap(caller: str | None) -> bool:
     """IVR_AGENT_CAP: this number has rung the agents often enough; if the count fails, it has not."""
+    return _over(callers.agents_rung, services().settings.agent_cap, caller, "IVR_AGENT_CAP let it through",
+                 "over IVR_AGENT_CAP; offering the fallback")
+
+
+def _over(count, limit, caller: str | None, if_failed: str, if_over: str) -> bool:
+    """One of the caller's counts against its limit. The count reads the database the
+    records are in: a failure is one line with the records' loss, and lets the call on."""
     svc = services()
     try:
-        capped = callers.agents_rung(svc.recorder.engine, svc.settings.agent_cap, caller, call_sid())
+        over = count(svc.recorder.engine, limit, caller, call_sid())
     except Exception as exc:
-        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; IVR_AGENT_CAP let it through")
+        svc.recorder.health.failed(call_sid(), f"{db.describe(exc)}; {if_failed}")
         return False
-    if capped:
-        log.warning("call %s from %s: over IVR_AGENT_CAP; offering the fallback", call_sid(), phone.masked(caller))
-    return capped
+    if over:
+        log.warning("call %s from %s: %s", call_sid(), phone.masked(caller), if_over)
+    return bool(over)
 
 
 def earlier_call(caller: str | None) -> ev.EarlierCall | None:
