@@ -104,10 +104,14 @@ def test_an_action_url_is_url_fors(app, endpoint, params, public, host):
 
 
 def test_a_cars_record_remembered_is_the_one_worked_out(loaded):
-    """ivr.call.vehicles.record_of remembers its answers (issue 16): the same as worked out afresh."""
+    """A car's name is matched once per loaded cars file (issue 16): the answer remembered
+    is the one a fresh copy of the file (nothing remembered) works out."""
+    from dataclasses import replace
+
     from ivr.call import vehicles
 
     shipped = loaded.engine.vehicles if hasattr(loaded.engine, "vehicles") else None
     for name in ("Nissan Leaf", "a Hyundai Kona", "Polestar 2", "unknown", "tesla model y", "", None):
         for _ in range(2):
-            assert vehicles.record_of(shipped, name) == vehicles.record_of_uncached(shipped, name)
+            fresh = replace(shipped) if shipped is not None else None
+            assert vehicles.record_of(shipped, name) == vehicles.record_of(fresh, name)
