@@ -1,6 +1,6 @@
 """The application factory: settings, content and database, wired once.
 
-Gunicorn starts it as ``ivr.app:create_app()`` (see the Procfile). Anything
+Gunicorn starts it as ``ivr.app:create_app(migrate_in_child=True)`` (see the Procfile). Anything
 wrong with the settings or the flow stops start-up with a clear message.
 """
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _refuse(exc: Exception) -> None:
         settings_log.error("ivr cannot start: %s", problem)
 
 
-def _prepare_database(engine, settings: Settings) -> None:
+def _prepare_database(engine, settings: Settings, migrate_in_child: bool) -> None:
     """Upgrade the schema, then drop calls past retention; a database that is down
     must not stop the line: calls go on unrecorded, and the log says why.
 
@@ -70,7 +70,7 @@ def _prepare_database(engine, settings: Settings) -> None:
     deletes the WAL under them: records silently lost (issue 12).
     """
     try:
-        db.migrate(engine)
+        db.migrate(engine, in_child=migrate_in_child)
         if settings.retention_days:
             db.purge(engine, settings.retention_days)
     except Exception as exc:
@@ -97,8 +97,12 @@ def _dashboard() -> tuple[tuple[Blueprint, ...], str | None]:
 
 def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
                clock: Callable[[], datetime] | None = None,
-               content: content_module.Content | None = None) -> Flask:
+               content: content_module.Content | None = None, migrate_in_child: bool = False) -> Flask:
     """Build the app from `env` (default: the process environment).
+
+    `migrate_in_child`: upgrade the database schema in a forked child process, so
+    that this process never loads alembic. The Procfile asks for it: gunicorn's
+    workers are forked from this process and would each carry alembic's memory.
 
     `clock`: the time now, an aware datetime (default: the system's, in UTC).
     `content`: the flow and prompts already loaded from the settings' folders (the
@@ -148,7 +152,7 @@ def create_app(env: Mapping[str, str] | None = None, *, log_errors: bool = True,
         if log_errors:
             _refuse(bad_url)
         raise bad_url from None
-    _prepare_database(engine, settings)
+    _prepare_database(engine, settings, migrate_in_child)
     recorder = db.Recorder(engine)
     channels = alerts.Channels(
         sms_to=settings.alert_sms_to, webhook_url=settings.alert_webhook_url,

@@ -237,6 +237,50 @@ def test_a_database_at_the_newest_schema_starts_without_loading_alembic(tmp_path
     assert first.stdout.split() == ["True"] and again.stdout.split() == ["False"]
 
 
+def test_the_procfile_master_migrates_in_a_child_and_never_loads_alembic(env):
+    """gunicorn forks its workers from the master: whatever the master loads, every
+    worker carries (issue 16: each worker under 80 MB). The Procfile asks create_app
+    to upgrade a new database in a child process."""
+    import subprocess
+    import sys
+    check = ("import sys; from ivr.app import create_app; "
+             f"create_app({env!r}, migrate_in_child=True); print('alembic' in sys.modules)")
+    started = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert started.stdout.split() == ["False"]
+    assert "database schema created: revision" in started.stderr   # the child's own log line
+    engine = db.connect(env["DATABASE_URL"])
+    assert db.revision(engine) == db.head()
+    engine.dispose()
+
+
+def test_a_migration_that_fails_in_the_child_says_why(database_url, monkeypatch):
+    def locked_out(_engine):
+        raise RuntimeError("permission denied for schema public")
+
+    monkeypatch.setattr(db, "_upgrade", locked_out)
+    engine = db.connect(database_url)
+    with pytest.raises(db.MigrationFailed, match="RuntimeError: permission denied for schema public"):
+        db.migrate(engine, in_child=True)
+    engine.dispose()
+
+
+def test_a_migration_child_that_dies_fails_the_migration(database_url, monkeypatch):
+    import os
+    monkeypatch.setattr(db, "_upgrade", lambda _engine: os._exit(3))   # killed mid-way, says nothing
+    engine = db.connect(database_url)
+    with pytest.raises(db.MigrationFailed, match="the migration process died"):
+        db.migrate(engine, in_child=True)
+    engine.dispose()
+
+
+def test_a_failed_migration_in_the_child_leaves_the_line_answering(env, monkeypatch, caplog):
+    monkeypatch.setattr(db, "_upgrade", lambda _engine: (_ for _ in ()).throw(RuntimeError("disk full")))
+    app = create_app(env, migrate_in_child=True)
+    assert "the database at DATABASE_URL is not usable (RuntimeError: disk full)" in caplog.text
+    response = app.test_client().post("/voice", data=fields(CallSid=CALL_SID))
+    assert response.status_code == 200 and gather(twiml(response)) is not None
+
+
 def test_upgrading_a_database_from_before_migrations_keeps_its_calls(database_url):
     from alembic import command
 

@@ -16,6 +16,7 @@ import json
 import logging
 import mmap
 import os
+import posix
 import re
 import threading
 import time
@@ -331,15 +332,71 @@ def _at_head(engine: Engine) -> bool:
     return rows == [head_revision()]
 
 
-def migrate(engine: Engine) -> None:
+class MigrationFailed(Exception):
+    """The migration run in a child process failed; the message is the child's reason."""
+
+
+def migrate(engine: Engine, *, in_child: bool = False) -> None:
     """Upgrade the database to the newest schema, keeping every row.
 
     Safe when several workers start at once: PostgreSQL takes an advisory lock
     for the transaction, SQLite a lock on the file. A database made by the
     recorder before migrations existed is stamped at the first revision first.
+
+    `in_child`: run alembic in a forked child process, so that this process never
+    loads it. gunicorn's master asks for this (the Procfile): its workers are
+    forked from it and carry whatever it loaded, and alembic with mako and
+    pygments is about 15 MB in every worker (issue 16: each worker under 80 MB).
     """
     if _at_head(engine):
         return       # the usual start: nothing to do, and alembic (with mako, pygments) stays unloaded
+    if in_child and hasattr(os, "fork") and _forkable(engine):
+        _in_child(lambda: _upgrade(engine))
+    else:
+        _upgrade(engine)
+
+
+def _forkable(engine: Engine) -> bool:
+    """A child sees the same database: a file or a server, not this process's memory."""
+    database = engine.url.database or ""
+    return engine.dialect.name != "sqlite" or (database not in ("", ":memory:") and "mode=memory" not in database)
+
+
+def _in_child(work) -> None:
+    """Run `work` in a forked child and wait for it; raise MigrationFailed with the
+    child's reason if it fails. The child opens its own connections (the engine's
+    pool is disposed after a fork, ivr.records.db.connect) and never returns; it
+    says "ok" or why not through a pipe, so a child that dies says nothing and fails."""
+    # os.fork, which under gevent (gunicorn.conf.py patches os) gives the child its own
+    # event loop, for psycopg to wait on; but the posix module's close, read and waitpid:
+    # gevent's wait for that loop, which nothing runs while the master starts (the pipe
+    # never closed, and start-up hung).
+    read_end, write_end = posix.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child
+        said = b""
+        try:
+            posix.close(read_end)
+            work()
+            said = b"ok"
+        except BaseException as exc:   # whatever it was, the parent must hear why
+            said = b"failed: " + describe(exc).encode("utf-8", "replace")[:4000]
+        finally:
+            with contextlib.suppress(Exception):
+                posix.write(write_end, said)
+            os._exit(0)
+    posix.close(write_end)
+    said = b""
+    while chunk := posix.read(read_end, 4096):   # until the child exits
+        said += chunk
+    posix.close(read_end)
+    posix.waitpid(pid, 0)
+    if said != b"ok":
+        raise MigrationFailed(said.removeprefix(b"failed: ").decode("utf-8", "replace")
+                              or "the migration process died")
+
+
+def _upgrade(engine: Engine) -> None:
     # Alembic narrates every start ("setup plugin ...", "Context impl ..."), some
     # of it as it is imported: keep start-up quiet unless something is wrong, and
     # say in one line what changed.
@@ -563,6 +620,8 @@ class _Plain:
 
 def describe(exc: BaseException) -> str:
     """One line for the log: the database's own complaint, never the statement's values."""
+    if isinstance(exc, MigrationFailed):   # the child's own line already
+        return str(exc)
     original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     first = (str(original).strip().splitlines() or [""])[0][:200]
     return f"{type(original).__name__}: {first}" if first else type(original).__name__
