@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from functools import lru_cache
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -40,8 +41,10 @@ class TrustedProxies:
         self.app = app
         self.networks = networks
         self.proxied = ProxyFix(app, x_for=1, x_proto=x_proto, x_host=x_host)
+        # Requests come from a few addresses (the router's, the proxy's): each is parsed once.
+        self.trusted = lru_cache(maxsize=256)(self._trusted)
 
-    def trusted(self, address: str | None) -> bool:
+    def _trusted(self, address: str | None) -> bool:
         try:
             ip = ipaddress.ip_address((address or "").split("%")[0])
         except ValueError:

@@ -4,7 +4,6 @@ station's answers are handed back as events."""
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from flask import current_app, request
 
@@ -18,7 +17,7 @@ from ivr.outbound.alerts import Alert
 from ivr.records.db import now
 from ivr.web.services import services
 from ivr.web.views.readers import sender
-from ivr.web.views.web import call_sid, confidence, request_key
+from ivr.web.views.web import call_sid, confidence, query, request_key
 
 log = logging.getLogger("ivr.voice")
 
@@ -147,7 +146,7 @@ def _turn(turn: out.RecordTurn) -> None:
         digits=form.get("Digits") if turn.answer else None, confidence=confidence() if turn.answer else None,
         intent=turn.intent, action=turn.action, next_node=turn.next_node, language=turn.language,
         connector=turn.connector, outcome=turn.outcome, hazard=turn.hazard, car=turn.car,
-        state=urlencode(turn.state) if turn.state is not None else None)
+        state=query(turn.state) if turn.state is not None else None)
 
 
 def _send_text(text: out.SendText) -> ev.TextResult:

@@ -33,6 +33,10 @@ def guard(bp: Blueprint, fail_safe_handler=None) -> None:
 def check_signature():
     """Every webhook must be signed by Twilio for the URL it was sent to (403 otherwise)."""
     deadline.start()
+    with contextlib.suppress(RequestEntityTooLarge):   # refused below, or by the view's fail-safe
+        # The body, read once and kept: request_key hashes it as it arrived, and the
+        # form is parsed from this copy.
+        request.get_data(cache=True)
     settings = services().settings
     if not settings.check_signatures:
         with contextlib.suppress(RequestEntityTooLarge):   # the view's fail-safe answers it

@@ -24,7 +24,8 @@ def place(questions_only: bool = False) -> Place | None:
     then gives the safe answer (an apology and a person)."""
     content = services().content
     try:
-        return codec.decode(request.args, content.flow, content.catalogs, questions_only=questions_only)
+        # A plain dict: a MultiDict's get() raises and catches an HTTP error per missing key.
+        return codec.decode(request.args.to_dict(), content.flow, content.catalogs, questions_only=questions_only)
     except BadState as exc:
         log.warning("call %s: %s; the safe answer instead", call_sid(), exc)
         return None

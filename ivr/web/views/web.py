@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from flask import Response, current_app, request, url_for
@@ -88,17 +90,30 @@ def absolute(endpoint: str, **params) -> str:
         if len(_bases) > 256:   # hosts are few; a flood of Host headers must not grow this
             _bases.clear()
         _bases[key] = base
-    query = urlencode([(k, v) for k, v in params.items() if v is not None], safe=QUERY_SAFE)
-    return f"{base}?{query}" if query else base
+    written = query(params)
+    return f"{base}?{written}" if written else base
+
+
+def query(params: Mapping[str, str | None]) -> str:
+    """A call's state as a query string, as url_for writes it; None values left out.
+
+    A turn writes the same state twice, into the next action URL and into the call's
+    record (to resume a dropped call): the second costs a lookup (issue 16)."""
+    return _query(tuple(params.items()))
+
+
+@lru_cache(maxsize=64)
+def _query(items: tuple[tuple[str, str | None], ...]) -> str:
+    return urlencode([(k, v) for k, v in items if v is not None], safe=QUERY_SAFE)
 
 
 def request_key() -> str:
-    """Same webhook, same key: Twilio's retries are recorded once."""
-    digest = hashlib.sha256(raw_path(request.environ).encode())
-    for name in sorted(request.form):
-        for value in request.form.getlist(name):
-            digest.update(f"\0{name}={value}".encode("utf-8", "replace"))
-    return digest.hexdigest()[:40]
+    """Same webhook, same key: Twilio's retries are recorded once.
+
+    The raw path and the body's fields in a fixed order, as they arrived: a retry is
+    the same request again, and hashing the raw pairs skips decoding them twice."""
+    pairs = sorted(request.get_data(cache=True).split(b"&"))
+    return hashlib.sha256(raw_path(request.environ).encode() + b"\0" + b"&".join(pairs)).hexdigest()[:40]
 
 
 def confidence() -> float | None:
