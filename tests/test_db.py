@@ -140,6 +140,36 @@ def test_a_later_turn_is_not_undone_by_a_late_repeat(client, app):
     assert the_call(app).last_node == "ccs_soft"
 
 
+def test_a_turn_rewrites_the_calls_indexed_columns_only_when_they_change(app):
+    """SQLite rewrites an index for every column an UPDATE sets, changed or not: the
+    language, connector, outcome and hazard are set only when a turn changes one."""
+    recorder = app.extensions["ivr"].recorder
+    recorder.call_started(CALL_SID, "+15555550123", "+18005550199", "en-US")
+    moves = []
+
+    def turn(key, **changes):
+        recorder.turn(CALL_SID, key, node="connector", speech=None, digits="1", confidence=None,
+                      intent="ccs", action="next", next_node=key, **changes)
+        with engine_of(app).connect() as conn:
+            moves.append(tuple(conn.execute(select(db.calls.c.connector, db.calls.c.language, db.calls.c.outcome,
+                                                   db.calls.c.hazard)).one()))
+
+    turn("a", language="en-US", connector="ccs")
+    turn("b", language="en-US", connector="ccs")            # nothing indexed changes
+    turn("c", language="en-US", connector="chademo")        # the caller corrected the plug
+    turn("d", language="en-US", connector=None, hazard="damage")
+    turn("e", language="en-US", connector="chademo", outcome="released")
+    assert moves == [("ccs", "en-US", "in_progress", None), ("ccs", "en-US", "in_progress", None),
+                     ("chademo", "en-US", "in_progress", None), ("chademo", "en-US", "in_progress", "damage"),
+                     ("chademo", "en-US", "released", "damage")]
+    assert the_call(app).last_node == "e"
+    if engine_of(app).dialect.name == "sqlite":
+        with engine_of(app).begin() as conn:
+            unchanged = conn.exec_driver_sql(db.PLAIN_SQL["move_call_indexed"], {
+                "sid": CALL_SID, "language": "en-US", "connector": "chademo", "outcome": None, "hazard": None})
+            assert unchanged.rowcount == 0        # the row, and so its index entries, left alone
+
+
 # -- recording never breaks a call --------------------------------------------------------
 
 def test_dropped_tables_are_logged_and_the_call_goes_on(client, app, caplog):

@@ -92,7 +92,8 @@ calls = Table(
 events = Table(
     "events", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("call_sid", String(64), ForeignKey("calls.call_sid", ondelete="CASCADE"), nullable=False, index=True),
+    # No index of its own: uq_events_request starts with call_sid (migration 0008).
+    Column("call_sid", String(64), ForeignKey("calls.call_sid", ondelete="CASCADE"), nullable=False),
     Column("request_key", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("node", String(64)),
@@ -505,11 +506,24 @@ _MOVE_CALL = ("last_node = COALESCE(:last_node, last_node), language = COALESCE(
               " WHEN path IS NULL THEN CAST(:last_node AS VARCHAR)"
               " WHEN length(path) > 935 THEN path"
               " ELSE path || '.' || CAST(:last_node AS VARCHAR) END")
+# SQLite writes every index holding a column that an UPDATE sets, changed or not: a
+# turn sets the call's unindexed columns, and the indexed ones (ix_calls_console) only
+# in a second UPDATE that finds the row only when one of them really changes, which
+# mid-call is rare (issue 16: a turn wrote 8.7 pages into the WAL, now 5.4).
+# PostgreSQL needs neither: its updates compare the indexed values themselves (HOT).
+_MOVE_CALL_UNINDEXED = ("last_node = COALESCE(:last_node, last_node), last_state = COALESCE(:last_state, last_state),"
+                        " car_make = COALESCE(:car_make, car_make), car_model = COALESCE(:car_model, car_model),"
+                        " path = " + _MOVE_CALL.split(" path = ", 1)[1])
+INDEXED_CALL_COLUMNS = ("language", "connector", "outcome", "hazard")
+_CHANGES_INDEXED = " OR ".join(f"(:{c} IS NOT NULL AND {c} IS NOT :{c})" for c in INDEXED_CALL_COLUMNS)
 PLAIN_SQL = {
     "add_turn": "INSERT INTO events (call_sid, request_key, at, node, speech, digits, confidence, intent, action,"
                 " next_node) VALUES (:call_sid, :request_key, :at, :node, :speech, :digits, :confidence, :intent,"
                 " :action, :next_node) ON CONFLICT DO NOTHING RETURNING id",
-    "move_call": "UPDATE calls SET " + _MOVE_CALL + " WHERE call_sid = :sid",
+    "move_call": "UPDATE calls SET " + _MOVE_CALL_UNINDEXED + " WHERE call_sid = :sid",
+    "move_call_indexed": "UPDATE calls SET language = COALESCE(:language, language), connector ="
+                         " COALESCE(:connector, connector), outcome = COALESCE(:outcome, outcome), hazard ="
+                         " COALESCE(:hazard, hazard) WHERE call_sid = :sid AND (" + _CHANGES_INDEXED + ")",
     # PostgreSQL runs every data-modifying WITH, and the UPDATE sees what the INSERT returned:
     # the call moves only when the turn went in (not for a repeated webhook).
     "add_turn_and_move_call": "WITH added AS (INSERT INTO events (call_sid, request_key, at, node, speech, digits,"
@@ -742,6 +756,8 @@ class Recorder:
                 added = bool(cursor.fetchall())
                 if added and any(changes.values()):
                     plain.execute(cursor, "move_call", {"sid": call_sid, **changes})
+                    if any(changes[column] for column in INDEXED_CALL_COLUMNS):
+                        plain.execute(cursor, "move_call_indexed", {"sid": call_sid, **changes})
             if not added:   # the same turn again has not moved the call back
                 log.info("call %s: a repeated webhook, recorded once", call_sid)
         # The call's row almost always exists (the first webhook made it): skip
