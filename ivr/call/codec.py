@@ -203,8 +203,8 @@ def decode(params: Mapping[str, str], flow: Flow, languages: Iterable[str], *, q
     """The place an action URL names; BadState if any key is malformed. `questions_only`:
     the release flow's answer URL, which always names a question."""
     state = CallState.from_params(params, flow, tuple(languages), questions_only=questions_only)
-    station = StationPlace.from_params(params) if any(key in params for key in STATION_KEYS) else StationPlace()
-    if not any(key in params for key in PLACE_KEYS):
+    station = StationPlace() if params.keys().isdisjoint(STATION_KEYS) else StationPlace.from_params(params)
+    if params.keys().isdisjoint(PLACE_KEYS):
         return Place(state, station=station)   # a release-flow URL: nothing more to read (most webhooks)
     chain = params.get("ch", "f")
     if chain not in CHAINS:

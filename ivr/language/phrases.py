@@ -22,14 +22,17 @@ def tokens(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _phrase_tokens(phrase: str) -> tuple[str, ...]:
-    """A listed phrase's tokens, worked out once: the phrases come from the prompts files."""
-    return tokens(phrase)
+def _phrase_tokens(phrase: str) -> tuple[int, str]:
+    """A listed phrase's length in words and its words between spaces (" not on "),
+    worked out once: the phrases come from the prompts files."""
+    words = tokens(phrase)
+    return len(words), f" {' '.join(words)} "
 
 
-def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
-    n = len(needle)
-    return n > 0 and any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
+def _contains(said: str, needle: str) -> bool:
+    """Are the needle's words, in a row, among the words said? Both are written
+    between spaces, and words hold no spaces, so a substring is a run of whole words."""
+    return needle != "  " and needle in said
 
 
 def match(text: str, words: Mapping[str, Sequence[str]]) -> str | None:
@@ -37,13 +40,13 @@ def match(text: str, words: Mapping[str, Sequence[str]]) -> str | None:
 
     Longest first, so "not charging" beats "charging" and "not on" beats "on".
     """
-    said = tokens(text)
+    said = f" {' '.join(tokens(text))} "
     best: dict[str, int] = {}
     for answer, phrases in words.items():
         for phrase in phrases:
-            needle = _phrase_tokens(phrase)
+            length, needle = _phrase_tokens(phrase)
             if _contains(said, needle):
-                best[answer] = max(best.get(answer, 0), len(needle))
+                best[answer] = max(best.get(answer, 0), length)
     if not best:
         return None
     top = max(best.values())

@@ -28,10 +28,9 @@ def raw_path(environ: dict) -> str:
     return f"{path}?{query}" if query else path
 
 
-def public_url(environ: dict, host_url: str, public_base: str | None) -> str:
-    """The URL Twilio signed: public base (or the proxied host) plus the raw path."""
-    base = (public_base or host_url).rstrip("/")
-    return base + raw_path(environ)
+def public_url(environ: dict, base: str) -> str:
+    """The URL Twilio signed: the public base (IVR_PUBLIC_URL, or the proxied host) plus the raw path."""
+    return base.rstrip("/") + raw_path(environ)
 
 
 @lru_cache(maxsize=4)

@@ -14,7 +14,7 @@ from ivr.records import deadline
 from ivr.web import twiml
 from ivr.web.security import is_from_twilio, public_url
 from ivr.web.services import services
-from ivr.web.views.web import _field, cap_fields, voice_for, xml
+from ivr.web.views.web import _field, cap_fields, host_url, voice_for, xml
 
 log = logging.getLogger("ivr.voice")
 
@@ -43,7 +43,7 @@ def check_signature():
             cap_fields()
         services().alerts.kick()
         return None
-    url = public_url(request.environ, request.host_url, settings.public_url)
+    url = public_url(request.environ, settings.public_url or host_url())
     try:
         form = request.form
     except RequestEntityTooLarge:  # unread, so unverifiable; Twilio never sends this much
