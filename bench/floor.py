@@ -22,7 +22,6 @@ per request when the app does nothing.
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import secrets
 import subprocess

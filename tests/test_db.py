@@ -215,6 +215,38 @@ def test_a_lost_database_is_logged_once_per_call_without_a_traceback(env, caplog
     assert len(caplog.text.splitlines()) < 15
 
 
+def test_the_kept_sqlite_connection_follows_a_replaced_file_and_notices_a_deleted_one(tmp_path, caplog):
+    """The webhooks' writes keep one SQLite connection per process (issue 16); it is
+    checked before each write as a pool checkout would be: a file replaced under the
+    server (a restore) is written to, a deleted one is logged, never written into the void."""
+    import os
+    import shutil
+
+    path = tmp_path / "ivr.db"
+    engine = db.connect(f"sqlite:///{path}")
+    db.migrate(engine)
+    recorder = db.Recorder(engine)
+
+    def a_call(sid: str) -> None:
+        recorder.call_started(sid, "+15555550123", "+18005550199", "en-US")
+        recorder.turn(sid, "k1", node="connector", speech=None, digits="1", confidence=None, intent="ccs",
+                      action="next", next_node="ccs_button", language="en-US", connector="ccs")
+
+    a_call("CA" + "1" * 32)
+    shutil.copy(path, tmp_path / "restored.db")
+    os.replace(tmp_path / "restored.db", path)           # a restore lands on the same path
+    a_call("CA" + "2" * 32)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(db.events)).scalar() == 2   # both in the file there now
+
+    os.remove(path)
+    with caplog.at_level(logging.ERROR, logger="ivr.db"):
+        a_call("CA" + "3" * 32)
+    assert "not recorded" in caplog.text and "is gone" in caplog.text
+    assert not path.exists()                              # no new empty file in its place
+    engine.dispose()
+
+
 def test_recording_that_resumes_logs_the_gap(app, client, caplog):
     recorder = app.extensions["ivr"].recorder
     recorder.health.failed("CA" + "1" * 32, "OperationalError: the server closed the connection")

@@ -21,6 +21,7 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
@@ -50,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from ivr import extras
 from ivr.basics.phone import masked
@@ -224,6 +226,10 @@ class MissingDatabase(Exception):
     """The SQLite file this engine wrote to is gone (deleted or moved away)."""
 
 
+# The SQLite file's (device, inode) now, or None once it is gone, per engine (_watch_sqlite_file).
+_file_identity: weakref.WeakKeyDictionary[Engine, Callable[[], tuple[int, int] | None]] = weakref.WeakKeyDictionary()
+
+
 def _watch_sqlite_file(engine: Engine) -> None:
     """Notice a database file deleted (or replaced) while the server runs.
 
@@ -246,6 +252,8 @@ def _watch_sqlite_file(engine: Engine) -> None:
         except FileNotFoundError:
             return None
         return stat.st_dev, stat.st_ino
+
+    _file_identity[engine] = identity
 
     @event.listens_for(engine, "do_connect")
     def _open_existing(_dialect, _record, cargs, cparams):
@@ -594,6 +602,7 @@ class _Plain:
         # (SQLite: text), so SQLAlchemy's readers and comparisons see the same values.
         self._stamp = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
         self.integrity_error = getattr(dialect.dbapi, "IntegrityError", IntegrityError)
+        self._held = _HeldConnection(engine) if engine in _file_identity else None
 
     def stamp(self, moment: datetime):
         return self._stamp(moment) if self._stamp is not None else moment
@@ -608,6 +617,10 @@ class _Plain:
         SQLite: the driver begins at the first write (BEGIN DEFERRED), as SQLAlchemy's did,
         and commits with the connection's WAL and synchronous=NORMAL (ivr.records.db.connect).
         """
+        if self._held is not None:
+            with self._held.transaction() as cursor:
+                yield cursor
+            return
         engine = self._engine()
         if engine is None:
             raise RuntimeError("the engine is gone")
@@ -630,6 +643,62 @@ class _Plain:
 
     def execute(self, cursor, name: str, params: dict) -> None:
         cursor.execute(self.sql(PLAIN_SQL[name]), params)
+
+
+class _HeldConnection:
+    """A SQLite file's webhook writes through one connection per process, kept.
+
+    Checking a connection out of SQLAlchemy's pool and back in for every write cost a
+    quarter of the write (issue 16). This one comes from the same pool, so it is opened
+    as every connection is (WAL, synchronous=NORMAL, foreign keys, the busy timeout,
+    never a new empty file once there was one), and is checked before each use as a
+    checkout checks one: the file still there and still the same file
+    (_watch_sqlite_file). A lock serialises its users (SQLite takes one writer at a
+    time anyway), and a forked worker opens its own.
+    """
+
+    def __init__(self, engine: Engine):
+        self._engine = weakref.ref(engine)
+        self._identity = _file_identity[engine]
+        self._lock = threading.Lock()
+        self._raw: PoolProxiedConnection | None = None   # checked out of the pool for good
+        self._owner = 0           # the process that checked it out
+
+    @contextlib.contextmanager
+    def transaction(self):
+        with self._lock:
+            raw = self._connection()
+            try:
+                cursor = raw.cursor()
+                try:
+                    yield cursor
+                finally:
+                    cursor.close()
+                raw.commit()
+            except BaseException:
+                try:
+                    raw.rollback()
+                except Exception:
+                    self._drop()   # a connection that cannot even roll back is not reused
+                raise
+
+    def _connection(self):
+        if self._raw is not None and self._owner != os.getpid():
+            self._raw = None      # the parent's, across a fork: never used, never closed here
+        if self._raw is not None and self._identity() != self._raw.info.get("file"):
+            self._drop()          # deleted or replaced: a new checkout says which, and reopens
+        if self._raw is None:
+            engine = self._engine()
+            if engine is None:
+                raise RuntimeError("the engine is gone")
+            self._raw, self._owner = engine.raw_connection(), os.getpid()
+        return self._raw
+
+    def _drop(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw.invalidate()
 
 
 def describe(exc: BaseException) -> str:
