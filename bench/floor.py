@@ -29,30 +29,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.procfile import free_port, procfile_server  # noqa: E402
-from bench.webhooks import AGENT, TOKEN, children, cpu_seconds, record_call, signed_calls, start_baseline  # noqa: E402
+from bench.webhooks import (  # noqa: E402
+    AGENT,
+    TOKEN,
+    children,
+    cpu_seconds,
+    record_call,
+    signed_environs,
+    start_baseline,
+)
 
 ROUNDS = 5
-
-
-def environs(call, calls: int) -> list[dict]:
-    """Fresh WSGI environs (each body readable once) for `calls` copies of the call."""
-    from werkzeug.test import EnvironBuilder
-
-    out = []
-    for requests in signed_calls(call, "http://localhost", calls):
-        for path, signature, body in requests:
-            environ = EnvironBuilder(path=urlsplit(path).path, query_string=urlsplit(path).query, method="POST",
-                                     data=body, content_type="application/x-www-form-urlencoded",
-                                     headers={"X-Twilio-Signature": signature}).get_environ()
-            environ["RAW_URI"] = path
-            out.append(environ)
-    return out
 
 
 def best_ms(work, make_inputs) -> float:
@@ -106,9 +98,9 @@ def in_process(call, workdir: Path, calls: int) -> dict[str, float]:
     def healthz():
         return [EnvironBuilder(path="/healthz", method="GET").get_environ() for _ in range(calls * len(call))]
 
-    figures = {"whole": best_ms(answer, lambda: environs(call, calls)),
+    figures = {"whole": best_ms(answer, lambda: signed_environs(call, calls)),
                "flask": best_ms(answer, healthz),
-               "signature": best_ms(signature, lambda: environs(call, calls)),
+               "signature": best_ms(signature, lambda: signed_environs(call, calls)),
                "record": best_ms(record, turns)}
     figures["rest"] = figures["whole"] - figures["flask"] - figures["signature"] - figures["record"]
     return figures

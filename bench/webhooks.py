@@ -138,6 +138,22 @@ def signed_calls(call: list[tuple[str, dict]], base: str, calls: int) -> list[li
     return out
 
 
+def signed_environs(call: list[tuple[str, dict]], calls: int) -> list[dict]:
+    """`calls` signed copies of the call as WSGI environs for the app in-process (each body
+    readable once), with the raw request line gunicorn puts in RAW_URI."""
+    from werkzeug.test import EnvironBuilder
+
+    out = []
+    for requests in signed_calls(call, "http://localhost", calls):
+        for path, signature, body in requests:
+            environ = EnvironBuilder(path=urlsplit(path).path, query_string=urlsplit(path).query, method="POST",
+                                     data=body, content_type="application/x-www-form-urlencoded",
+                                     headers={"X-Twilio-Signature": signature}).get_environ()
+            environ["RAW_URI"] = path
+            out.append(environ)
+    return out
+
+
 # -- processes: CPU and memory from /proc -------------------------------------------
 
 def children(pid: int) -> list[int]:
@@ -283,20 +299,11 @@ def in_process(call: list[tuple[str, dict]], workdir: Path, calls: int, with_pro
     import contextlib
     import logging
 
-    from werkzeug.test import EnvironBuilder
-
     from ivr.app import create_app
 
     app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SUPPORT_NUMBER": "+18005550199", "IVR_AGENT_NUMBER": AGENT,
                       "DATABASE_URL": database_url or f"sqlite:///{workdir}/profile.db"}, log_errors=False)
-    environs = []
-    for requests in signed_calls(call, "http://localhost", calls):
-        for path, signature, body in requests:
-            environ = EnvironBuilder(path=urlsplit(path).path, query_string=urlsplit(path).query, method="POST",
-                                     data=body, content_type="application/x-www-form-urlencoded",
-                                     headers={"X-Twilio-Signature": signature}).get_environ()
-            environ["RAW_URI"] = path
-            environs.append(environ)
+    environs = signed_environs(call, calls)
     logging.getLogger("ivr").setLevel(logging.WARNING)   # as in production's log volume, less the access log
     profiler = Profiler(interval=0.0002) if with_profiler else None
     started, wall = time.process_time(), time.perf_counter()

@@ -626,23 +626,32 @@ class _Plain:
             raise RuntimeError("the engine is gone")
         raw = engine.raw_connection()
         try:
-            cursor = raw.cursor()
-            try:
+            with _committed(raw, broken=raw.invalidate) as cursor:
                 yield cursor
-            finally:
-                cursor.close()
-            raw.commit()
-        except BaseException:
-            try:
-                raw.rollback()
-            except Exception:
-                raw.invalidate()   # a connection that cannot even roll back is not reused
-            raise
         finally:
             raw.close()   # back to the pool
 
     def execute(self, cursor, name: str, params: dict) -> None:
         cursor.execute(self.sql(PLAIN_SQL[name]), params)
+
+
+@contextlib.contextmanager
+def _committed(raw, broken: Callable[[], None]):
+    """A cursor on the driver's connection in one transaction: committed at the end, rolled
+    back on any error; `broken()` when even the rollback fails (the connection is not reused)."""
+    try:
+        cursor = raw.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        raw.commit()
+    except BaseException:
+        try:
+            raw.rollback()
+        except Exception:
+            broken()
+        raise
 
 
 class _HeldConnection:
@@ -666,21 +675,8 @@ class _HeldConnection:
 
     @contextlib.contextmanager
     def transaction(self):
-        with self._lock:
-            raw = self._connection()
-            try:
-                cursor = raw.cursor()
-                try:
-                    yield cursor
-                finally:
-                    cursor.close()
-                raw.commit()
-            except BaseException:
-                try:
-                    raw.rollback()
-                except Exception:
-                    self._drop()   # a connection that cannot even roll back is not reused
-                raise
+        with self._lock, _committed(self._connection(), broken=self._drop) as cursor:
+            yield cursor
 
     def _connection(self):
         if self._raw is not None and self._owner != os.getpid():
