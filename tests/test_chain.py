@@ -159,3 +159,18 @@ def test_a_dropped_call_with_a_hazard_resumes_with_the_hazard_held():
     earlier = CallState(node=CONTENT.flow.start, lang="en-US", hazard="fire")
     welcome = greeting.greet(CONTENT.engine, {"ask_station_id": True}, None, earlier, None)
     assert welcome.reply.state.hazard == "fire" and not welcome.ask_station
+
+
+@pytest.mark.parametrize(("chain_name", "why"), [("f", "dial_failed"), ("a", "after_hours")])
+def test_asking_for_a_person_at_an_offer_hears_why_not_then_the_offer_again(chain_name, why):
+    offered = Place(place().state, chain=chain_name, at=0)
+    answer = chain.answer_offer(offered, "voicemail", "agent", EN)
+    assert isinstance(answer, chain.AskAgain) and not answer.alert
+    assert answer.lines == (EN.text(why), EN.text("voicemail_offer")) and answer.place.tries == 1
+    assert isinstance(chain.answer_offer(answer.place, "voicemail", "agent", EN), chain.GoOn)   # asked twice: on
+
+
+def test_asking_for_a_person_after_a_release_is_not_told_nobody_is_free():
+    offered = Place(place().state, chain="r", at=0)
+    answer = chain.answer_offer(offered, "sms", "agent", EN)
+    assert isinstance(answer, chain.AskAgain) and answer.lines[0] == EN.text("not_understood")

@@ -266,6 +266,26 @@ def test_silence_at_an_offer_asks_once_more_then_moves_on(make):
     assert gather(root) is None and root.find("Hangup") is not None
 
 
+@pytest.mark.parametrize(("lang_key", "asked", "why", "offer"), [
+    (None, "can I just talk to a person", "nobody could take your call", "leave a message"),
+    ("9", "quiero hablar con una persona", "nadie pudo atender", "mensaje"),
+])
+def test_asking_for_a_person_at_the_message_offer_hears_why_not_and_is_offered_again(make, lang_key, asked, why, offer):
+    _, call = make("fallback: [voicemail]\n")
+    root = post(call, "/voice", CallStatus="ringing")
+    if lang_key:
+        root = post(call, url_of(gather(root)), Digits=lang_key)
+    root = post(call, url_of(gather(root)), Digits="3")
+    root = post(call, url_of(gather(root)), Digits="0")
+    dial = root.find("Dial")
+    root = post(call, url_of(dial), DialCallStatus="no-answer", DialCallSid="CA" + "1" * 32)
+    root = post(call, url_of(gather(root)), SpeechResult=asked, Confidence="0.9")
+    text = said(root)
+    assert why in text and offer in text and "catch that" not in text and "entend" not in text
+    root = post(call, url_of(gather(root)), Digits="1")             # yes: the message
+    assert root.find("Record") is not None
+
+
 # -- business hours and the queue ----------------------------------------------------------------
 
 def test_after_hours_skips_the_agent_line(make):

@@ -119,6 +119,11 @@ class GoOn:
 OfferAnswer = Start | AskAgain | GoOn
 
 
+# Why a caller who asks for a person at an offer cannot have one, per chain: nobody
+# answered the agents' line (the fallback), or the line is closed (after hours).
+NOBODY_FREE = {"f": "dial_failed", "a": "after_hours"}
+
+
 def answer_offer(place: Place, link: str, intent: str, catalog: Catalog) -> OfferAnswer:
     """A hazard said during an offer holds for the rest of the call (the state carries
     it): the caller is told to stay clear and asked again."""
@@ -131,6 +136,9 @@ def answer_offer(place: Place, link: str, intent: str, catalog: Catalog) -> Offe
                         hazardous, alert=True)
     if intent == "no" or place.tries >= 1:
         return GoOn(place)       # a second silence counts as no: the call goes on
+    if intent == "agent" and place.chain in NOBODY_FREE:
+        # "A person, please" when nobody could answer: say so plainly, then offer again.
+        return AskAgain((catalog.text(NOBODY_FREE[place.chain]), catalog.text(f"{link}_offer")), replace(place, tries=1))
     why = "silence" if intent == "silence" else "not_understood"
     return AskAgain((catalog.text(why), catalog.text(f"{link}_offer")), replace(place, tries=1))
 
