@@ -28,15 +28,26 @@ def test_still_charging_at_the_button_question_goes_to_stopping_the_session(clie
 
 
 def test_in_spanish_too(client):
-    """Spanish reads "sigue" as still stuck: the flow's own next step is the screen's
-    session question; either way the session is what comes next."""
+    """Spanish reads "sigue" alone as still stuck, and a yes-or-no question reads that
+    as no: "sigue cargando" still goes straight to stopping the session, as in English.
+    Asked there whether it has stopped, the same answer is that question's own no."""
     root = twiml(client.post("/voice", data=fields()))
     root = twiml(client.post(action_of(root), data=fields(Digits="9")))    # español
     root = twiml(client.post(action_of(root), data=fields(Digits="1")))    # CCS
     root = answer(client, root, "sigue cargando")
-    assert state_of(root)["node"] in ("session_screen", "stop_session")
+    assert state_of(root)["node"] == "stop_session" and "Toque Detener" in said(root)
     root = answer(client, root, "la sesión sigue, está cargando")
+    assert state_of(root)["node"] == "car_wont_stop"
+
+
+def test_no_its_still_charging_at_a_yes_or_no_question_goes_to_stopping_the_session(client):
+    root = answer(client, at_the_ccs_button(client), "no it's still charging")
     assert state_of(root)["node"] == "stop_session"
+
+
+def test_a_plain_no_at_the_button_question_is_that_questions_no(client):
+    root = answer(client, at_the_ccs_button(client), "no")
+    assert state_of(root)["node"] == "session_screen"
 
 
 def test_a_plain_mumble_is_still_asked_again(client):

@@ -356,6 +356,13 @@ class Engine:
         if intent == "car" and heard.car:
             return self._ask(node, state, (self._line(state, "car_noted", car=heard.car),), short=True,
                              action="car")
+        if intent in ("still_stuck", "no") and self.flow.globals.get("still_charging") not in state.path \
+                and self._still_charging(state, node, heard):
+            # "No, it's still charging", "sigue cargando" ("sigue" alone reads as still
+            # stuck, and a yes-or-no question reads that as no), before the call has
+            # been to the step that stops the session: that step first, the running
+            # session holds the plug. After it, the questions' own answers lead on.
+            return self._global(state, "still_charging")
         key = answer_key(intent, node.expect)
         if heard.heard and (intent in ("unclear", "dont_know", "car") or (node.expect == "yes_no" and intent in ("yes", "no"))):
             # The question's own words ("it's rigid", "not charging") say more
