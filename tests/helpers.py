@@ -50,3 +50,16 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, old
     path.write_text(text.replace(old, new, 1))
+
+
+def keypad(*keys):
+    """A caller for ivr.tools.simulator: presses `keys` in turn, then hangs up; the agent answers."""
+    pending = list(keys)
+
+    def answer(event):
+        if event.kind == "listen":
+            return {"Digits": pending.pop(0)} if pending else None
+        if event.kind == "dial":
+            return {"DialCallStatus": "completed", "DialCallSid": "CA" + "1" * 32}
+        return None
+    return answer

@@ -15,6 +15,7 @@ from conftest import ROOT
 from responses import matchers
 from sqlalchemy import insert
 
+from helpers import keypad
 from ivr import content
 from ivr.records import db
 from ivr.tools.cli import main
@@ -31,19 +32,6 @@ def run(args, database_url=None, **env):
     if database_url:
         base["DATABASE_URL"] = database_url
     return CliRunner().invoke(main, args, env={**base, **env}, catch_exceptions=False)
-
-
-def keypad(*keys):
-    """A caller pressing `keys` in turn, then hanging up; the agent answers."""
-    pending = list(keys)
-
-    def answer(event):
-        if event.kind == "listen":
-            return {"Digits": pending.pop(0)} if pending else None
-        if event.kind == "dial":
-            return {"DialCallStatus": "completed", "DialCallSid": "CA" + "1" * 32}
-        return None
-    return answer
 
 
 @pytest.fixture

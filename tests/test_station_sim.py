@@ -7,6 +7,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from helpers import keypad
 from ivr.app import create_app
 from ivr.ocpi import store
 from ivr.ocpi.backend import Outcome
@@ -85,18 +86,6 @@ def test_ivr_call_plays_a_call_against_the_simulated_station(env, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "simulated station: running; chargers known: 1; the call comes in for S100" in result.output
     assert "call ended" in result.output
-
-
-def keypad(*keys):
-    pending = list(keys)
-
-    def answer(event):
-        if event.kind == "listen":
-            return {"Digits": pending.pop(0)} if pending else None
-        if event.kind == "dial":
-            return {"DialCallStatus": "completed", "DialCallSid": "CA" + "1" * 32}
-        return None
-    return answer
 
 
 def test_ivr_report_counts_calls_freed_and_failed_and_lists_stops_and_stations(attached, env):

@@ -20,11 +20,12 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 
 from . import store
 from .backend import Evse
 from .client import token_of
+from .envelope import envelope
 from .service import TOKEN_B_KEY, TOKEN_C_KEY, OcpiBackend
 
 log = logging.getLogger("ivr.ocpi")
@@ -49,19 +50,6 @@ def _base() -> str:
         return backend.public_url
     settings = current_app.extensions["ivr"].settings
     return (settings.public_url or request.host_url).rstrip("/")
-
-
-def envelope(data=None, code: int = 1000, message: str = "Success", http: int = 200):
-    body = {"status_code": code, "status_message": message,
-            "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    if data is not None:
-        body["data"] = data
-    response = jsonify(body)
-    response.status_code = http
-    for name in ("X-Request-ID", "X-Correlation-ID"):
-        if request.headers.get(name):
-            response.headers[name] = request.headers[name][:64]
-    return response
 
 
 def inbound_tokens() -> list[str]:

@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import requests
-from flask import Flask, jsonify, request
+from flask import Flask, request
 from werkzeug.serving import make_server
+
+from ivr.ocpi.envelope import envelope
 
 SCENARIOS = ("running", "wont-stop", "chademo-locked", "all", "down")
 CPO_TOKEN = "simulated-cpo-token"        # what the line calls the simulated CPO with
@@ -99,19 +101,6 @@ def make_app(sim: Simulation, line_token: str = LINE_TOKEN, cpo_token: str = CPO
     """The simulated CPO as a Flask app (served by `serve`)."""
     app = Flask("ivr-station-sim")
     lock = threading.Lock()
-
-    def envelope(data=None, code: int = 1000, message: str = "Success", http: int = 200, headers=None):
-        body = {"status_code": code, "status_message": message, "timestamp": _iso(datetime.now(timezone.utc))}
-        if data is not None:
-            body["data"] = data
-        response = jsonify(body)
-        response.status_code = http
-        for name in ("X-Request-ID", "X-Correlation-ID"):
-            if request.headers.get(name):
-                response.headers[name] = request.headers[name]
-        for name, value in (headers or {}).items():
-            response.headers[name] = value
-        return response
 
     @app.before_request
     def authenticate():
